@@ -1,0 +1,49 @@
+#pragma once
+// The fan-out. Each reactor thread (Worker) keeps its own topic -> streams registry,
+// touched only by that thread, so fan-out takes no lock at all: the hub encodes
+// each event's SSE frame once, shares it, and posts the batch to every worker,
+// which hands it to its local subscribers. Posting in id order from the store's
+// ordered section keeps per-stream delivery in id order.
+//
+// Threads: dispatch() from any thread; topic_joined/left from reactor threads.
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "ssehub/event.hpp"
+#include "ssehub/event_bus.hpp"
+
+namespace ssehub {
+
+class Worker;
+
+// One batch, framed once, shared by every worker and stream it goes to.
+struct FanoutBatch {
+  EventBatchPtr events;
+  std::vector<std::shared_ptr<const std::string>> frames;  // frames[i] for events[i]
+};
+
+class Hub {
+ public:
+  explicit Hub(EventBus& bus) : bus_(bus) {}
+
+  void set_workers(std::vector<Worker*> workers) { workers_ = std::move(workers); }
+  void dispatch(EventBatchPtr batch);
+
+  // A worker gained its first / lost its last subscriber of `topic`; the bus hears
+  // about the replica's first and last.
+  void topic_joined(const std::string& topic);
+  void topic_left(const std::string& topic);
+  std::size_t topic_count() const;
+
+ private:
+  EventBus& bus_;
+  std::vector<Worker*> workers_;
+  mutable std::mutex mutex_;
+  std::unordered_map<std::string, std::size_t> topic_refs_;
+};
+
+}  // namespace ssehub

@@ -1,0 +1,49 @@
+#pragma once
+// The replay-to-live hand-off of one connection. The connection subscribes to live
+// delivery first; live events that arrive while the replay runs are held here;
+// when the replay is settled they are released, skipping every id already covered.
+// After that, live events pass through with a strictly increasing seq. Pure; owned
+// by one connection and used from its thread only.
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace ssehub {
+
+struct LiveFrame {
+  std::uint64_t seq = 0;
+  std::shared_ptr<const std::string> frame;
+};
+
+class ReplayHandoff {
+ public:
+  enum class Offer { deliver, held, duplicate, overflow };
+
+  explicit ReplayHandoff(std::size_t max_held_bytes) : max_held_bytes_(max_held_bytes) {}
+
+  void begin_replay() { replaying_ = true; }
+  bool replaying() const { return replaying_; }
+
+  // deliver: send it now. held: kept until the replay ends. duplicate: already
+  // covered, drop. overflow: too much held, the connection must be closed.
+  Offer offer(std::uint64_t seq, const std::shared_ptr<const std::string>& frame);
+
+  // Ends the replay: every seq <= covered_through is settled. Returns the held
+  // frames still to send, in order.
+  std::vector<LiveFrame> finish_replay(std::uint64_t covered_through);
+
+  std::uint64_t last_seq() const { return last_seq_; }
+  std::size_t held_bytes() const { return held_bytes_; }
+
+ private:
+  std::size_t max_held_bytes_;
+  bool replaying_ = false;
+  std::uint64_t last_seq_ = 0;
+  std::vector<LiveFrame> held_;
+  std::size_t held_bytes_ = 0;
+};
+
+}  // namespace ssehub

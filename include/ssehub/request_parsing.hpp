@@ -1,0 +1,58 @@
+#pragma once
+// Parsing of request targets, /events parameters and /publish bodies. Pure: every
+// failure is an ApiError carrying the HTTP status and a stable error code.
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "ssehub/event.hpp"
+#include "ssehub/event_id.hpp"
+
+namespace ssehub {
+
+struct ApiError {
+  unsigned status = 400;
+  std::string code;    // e.g. "bad_topic"
+  std::string detail;  // human-readable, never echoes a token
+};
+
+// `{"error":"<code>","detail":"<text>"}`
+std::string error_body(const ApiError& e);
+
+inline constexpr std::size_t kMaxTargetBytes = 4096;
+inline constexpr std::size_t kMaxPublishBatch = 1000;
+inline constexpr std::size_t kMaxTypeBytes = 100;
+
+struct Target {
+  std::string path;
+  std::vector<std::pair<std::string, std::string>> query;  // decoded, in order
+
+  std::optional<std::string_view> param(std::string_view name) const;
+};
+
+// Splits and percent-decodes a request target ('+' is a space in the query).
+std::variant<Target, ApiError> parse_target(std::string_view target);
+
+struct EventsRequest {
+  std::vector<std::string> topics;  // deduplicated, in order
+  LastEventId last_event_id;
+};
+
+// Reads `topic` (repeatable) and `lastEventId` from the query, and the
+// Last-Event-ID header if present.
+std::variant<EventsRequest, ApiError> parse_events_request(
+    const Target& target, std::optional<std::string_view> last_event_id_header,
+    std::size_t max_topics);
+
+// A JSON object {"topic","type","data"} or an array of 1..kMaxPublishBatch of them.
+std::variant<std::vector<NewEvent>, ApiError> parse_publish_body(std::string_view body);
+
+// True for `application/json` with optional parameters (`; charset=utf-8`).
+bool is_json_content_type(std::string_view content_type);
+
+}  // namespace ssehub

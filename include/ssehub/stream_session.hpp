@@ -1,0 +1,85 @@
+#pragma once
+// One open event stream (GET /events) after the HTTP request was read.
+//
+// Lifetime: owned by the pending socket operations (shared_from_this); the worker's
+// registries hold raw pointers that close() removes. Threads: everything runs on
+// the owning worker's thread. Writes: frames are queued (bounded by
+// stream.queue_limit_bytes) and one gathered write is in flight at a time.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ssehub/event_store.hpp"
+#include "ssehub/net.hpp"
+#include "ssehub/replay_handoff.hpp"
+#include "ssehub/request_parsing.hpp"
+#include "ssehub/server_context.hpp"
+
+namespace ssehub {
+
+class Worker;
+struct TopicEntry;
+
+class StreamSession : public std::enable_shared_from_this<StreamSession> {
+ public:
+  StreamSession(tcp::socket socket, Worker& worker, EventsRequest request, ConnectionSlot slot,
+                std::string extra_headers);
+  ~StreamSession();
+
+  // Subscribes to live delivery, writes the head and `ready`, then replays.
+  void start();
+
+  // Worker thread only.
+  void push_live(std::uint64_t seq, const std::shared_ptr<const std::string>& frame);
+  void push_control(std::shared_ptr<const std::string> frame);
+  void flush();
+  void end_for_drain();
+  std::size_t& topic_index(std::uint32_t slot) { return slots_[slot].index; }
+
+ private:
+  friend class Worker;
+  struct TopicSlot {
+    TopicEntry* entry = nullptr;
+    std::size_t index = 0;
+  };
+
+  void start_replay();
+  void on_replay(ReplayResult result, std::chrono::steady_clock::time_point started);
+  void enqueue(std::shared_ptr<const std::string> frame);
+  void do_write();
+  void on_write(error_code ec, std::size_t bytes);
+  void do_read_probe();
+  void on_read_probe(error_code ec);
+  void unregister();
+  void close(std::string_view reason);
+
+  tcp::socket socket_;
+  Worker& worker_;
+  ServerContext& ctx_;
+  EventsRequest request_;
+  ConnectionSlot slot_;
+  std::string extra_headers_;
+  std::string id_;
+  std::chrono::steady_clock::time_point opened_;
+
+  std::vector<TopicSlot> slots_;
+  std::size_t worker_pos_ = SIZE_MAX;  // index in the worker's stream list
+  ReplayHandoff handoff_;
+
+  std::vector<std::shared_ptr<const std::string>> pending_;
+  std::vector<std::shared_ptr<const std::string>> inflight_;
+  std::vector<net::const_buffer> buffers_;
+  std::size_t pending_bytes_ = 0;
+  std::size_t inflight_bytes_ = 0;
+  std::uint64_t events_sent_ = 0;
+  char probe_[1];
+  bool writing_ = false;
+  bool flush_scheduled_ = false;
+  bool close_after_flush_ = false;
+  bool closed_ = false;
+};
+
+}  // namespace ssehub

@@ -1,0 +1,202 @@
+#include "ssehub/request_parsing.hpp"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "ssehub/topic.hpp"
+
+namespace ssehub {
+namespace {
+
+using json = nlohmann::json;
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::optional<std::string> percent_decode(std::string_view in, bool plus_is_space) {
+  std::string out;
+  out.reserve(in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    char c = in[i];
+    if (c == '%') {
+      if (i + 2 >= in.size()) return std::nullopt;
+      int hi = hex_value(in[i + 1]);
+      int lo = hex_value(in[i + 2]);
+      if (hi < 0 || lo < 0) return std::nullopt;
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else if (c == '+' && plus_is_space) {
+      out.push_back(' ');
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+ApiError bad(std::string code, std::string detail) {
+  return ApiError{400, std::move(code), std::move(detail)};
+}
+
+}  // namespace
+
+std::string error_body(const ApiError& e) {
+  json body = {{"error", e.code}, {"detail", e.detail}};
+  return body.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::optional<std::string_view> Target::param(std::string_view name) const {
+  for (auto& [k, v] : query) {
+    if (k == name) return std::string_view(v);
+  }
+  return std::nullopt;
+}
+
+std::variant<Target, ApiError> parse_target(std::string_view target) {
+  if (target.size() > kMaxTargetBytes) {
+    return ApiError{414, "uri_too_long",
+                    "request target is longer than " + std::to_string(kMaxTargetBytes) + " bytes"};
+  }
+  if (target.empty() || target.front() != '/') {
+    return bad("bad_target", "request target must start with '/'");
+  }
+  Target out;
+  auto qpos = target.find('?');
+  auto path = percent_decode(target.substr(0, qpos), false);
+  if (!path) return bad("bad_target", "request path has a malformed percent escape");
+  out.path = std::move(*path);
+  if (qpos == std::string_view::npos) return out;
+  std::string_view query = target.substr(qpos + 1);
+  while (!query.empty()) {
+    auto amp = query.find('&');
+    std::string_view part = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+    if (part.empty()) continue;
+    auto eq = part.find('=');
+    auto key = percent_decode(part.substr(0, eq), true);
+    auto value = percent_decode(eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1),
+                                true);
+    if (!key || !value) return bad("bad_query", "query string has a malformed percent escape");
+    out.query.emplace_back(std::move(*key), std::move(*value));
+  }
+  return out;
+}
+
+std::variant<EventsRequest, ApiError> parse_events_request(
+    const Target& target, std::optional<std::string_view> last_event_id_header,
+    std::size_t max_topics) {
+  EventsRequest out;
+  std::optional<std::string_view> query_id;
+  for (auto& [k, v] : target.query) {
+    if (k == "topic") {
+      if (auto err = topic_error(v)) return bad("bad_topic", *err);
+      if (std::find(out.topics.begin(), out.topics.end(), v) == out.topics.end()) {
+        if (out.topics.size() == max_topics) {
+          return bad("too_many_topics",
+                     "at most " + std::to_string(max_topics) + " topics per stream");
+        }
+        out.topics.push_back(v);
+      }
+    } else if (k == "lastEventId") {
+      query_id = v;
+    } else if (k == "access_token") {
+      // Read by authentication; never echoed or logged.
+    } else {
+      return bad("unknown_parameter", "unknown query parameter \"" + k.substr(0, 64) + "\"");
+    }
+  }
+  if (out.topics.empty()) return bad("missing_topic", "at least one topic parameter is required");
+  out.last_event_id = resolve_last_event_id(last_event_id_header, query_id);
+  return out;
+}
+
+namespace {
+
+std::variant<NewEvent, ApiError> parse_one_event(const json& j, std::size_t index, bool in_array) {
+  std::string where = in_array ? "event " + std::to_string(index) + ": " : "";
+  if (!j.is_object()) return bad("bad_event", where + "must be an object with topic, type, data");
+  for (auto& [key, _] : j.items()) {
+    if (key != "topic" && key != "type" && key != "data") {
+      return bad("bad_event", where + "unknown field \"" + key.substr(0, 64) + "\"");
+    }
+  }
+  NewEvent ev;
+  auto topic = j.find("topic");
+  if (topic == j.end() || !topic->is_string()) return bad("bad_topic", where + "topic must be a string");
+  ev.topic = topic->get<std::string>();
+  if (auto err = topic_error(ev.topic)) return bad("bad_topic", where + *err);
+  auto type = j.find("type");
+  if (type == j.end()) {
+    ev.type = "message";
+  } else {
+    if (!type->is_string()) return bad("bad_type", where + "type must be a string");
+    ev.type = type->get<std::string>();
+    if (ev.type.empty() || ev.type.size() > kMaxTypeBytes) {
+      return bad("bad_type", where + "type must be 1-" + std::to_string(kMaxTypeBytes) + " bytes");
+    }
+    if (ev.type.find_first_of("\r\n") != std::string::npos) {
+      return bad("bad_type", where + "type must not contain CR or LF");
+    }
+    static const std::string reserved[] = {"ready", "heartbeat", "replay-truncated",
+                                           "replay-failed", "token-expired"};
+    for (auto& r : reserved) {
+      if (ev.type == r) return bad("bad_type", where + "type \"" + r + "\" is reserved");
+    }
+  }
+  auto data = j.find("data");
+  if (data == j.end()) return bad("bad_data", where + "data is required (any JSON value)");
+  ev.data = data->dump(-1, ' ', false, json::error_handler_t::strict);
+  return ev;
+}
+
+}  // namespace
+
+std::variant<std::vector<NewEvent>, ApiError> parse_publish_body(std::string_view body) {
+  json doc;
+  try {
+    doc = json::parse(body);
+  } catch (const json::exception& e) {
+    return bad("bad_json", std::string("body is not valid JSON: ") + e.what());
+  }
+  std::vector<NewEvent> out;
+  try {
+    if (doc.is_array()) {
+      if (doc.empty()) return bad("empty_batch", "the event array is empty");
+      if (doc.size() > kMaxPublishBatch) {
+        return ApiError{413, "batch_too_large",
+                        "at most " + std::to_string(kMaxPublishBatch) + " events per request"};
+      }
+      out.reserve(doc.size());
+      for (std::size_t i = 0; i < doc.size(); ++i) {
+        auto one = parse_one_event(doc[i], i, true);
+        if (auto* e = std::get_if<ApiError>(&one)) return *e;
+        out.push_back(std::move(std::get<NewEvent>(one)));
+      }
+    } else {
+      auto one = parse_one_event(doc, 0, false);
+      if (auto* e = std::get_if<ApiError>(&one)) return *e;
+      out.push_back(std::move(std::get<NewEvent>(one)));
+    }
+  } catch (const json::exception& e) {
+    return bad("bad_json", std::string("body is not valid JSON: ") + e.what());
+  }
+  return out;
+}
+
+bool is_json_content_type(std::string_view ct) {
+  auto semi = ct.find(';');
+  auto base = ct.substr(0, semi);
+  while (!base.empty() && base.back() == ' ') base.remove_suffix(1);
+  while (!base.empty() && base.front() == ' ') base.remove_prefix(1);
+  if (base.size() != 16) return false;
+  std::string lower(base);
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  return lower == "application/json";
+}
+
+}  // namespace ssehub

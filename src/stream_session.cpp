@@ -1,0 +1,239 @@
+#include "ssehub/stream_session.hpp"
+
+#include <boost/asio/write.hpp>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <spdlog/spdlog.h>
+
+#include "ssehub/memory_store.hpp"
+#include "ssehub/sse_frame.hpp"
+#include "ssehub/worker.hpp"
+
+namespace ssehub {
+namespace {
+
+std::uint64_t jittered_retry(const StreamConfig& c) {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  if (c.retry_jitter_ms == 0) return c.retry_ms;
+  return c.retry_ms + std::uniform_int_distribution<std::uint64_t>(0, c.retry_jitter_ms)(rng);
+}
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (auto& i : items) out += (out.empty() ? "" : ",") + i;
+  return out;
+}
+
+}  // namespace
+
+StreamSession::StreamSession(tcp::socket socket, Worker& worker, EventsRequest request,
+                             ConnectionSlot slot, std::string extra_headers)
+    : socket_(std::move(socket)),
+      worker_(worker),
+      ctx_(worker.context()),
+      request_(std::move(request)),
+      slot_(std::move(slot)),
+      extra_headers_(std::move(extra_headers)),
+      id_(random_token(12)),
+      opened_(std::chrono::steady_clock::now()),
+      handoff_(ctx_.config.stream.queue_limit_bytes) {}
+
+StreamSession::~StreamSession() {
+  if (!worker_.shutting_down()) unregister();
+}
+
+void StreamSession::start() {
+  bump(ctx_.metrics.streams_total);
+  ctx_.metrics.streams_open.fetch_add(1, std::memory_order_relaxed);
+  // Subscribe before anything is sent: every event published after the client
+  // sees `ready` reaches it.
+  worker_.add_session(this);
+  slots_.resize(request_.topics.size());
+  for (std::uint32_t i = 0; i < request_.topics.size(); ++i) {
+    slots_[i].entry = worker_.join_topic(request_.topics[i], this, i, slots_[i].index);
+  }
+  std::string head =
+      "HTTP/1.1 200 OK\r\n"
+      "Content-Type: text/event-stream\r\n"
+      "Cache-Control: no-cache\r\n"
+      "X-Accel-Buffering: no\r\n"
+      "Connection: close\r\n" +
+      extra_headers_ + "\r\n";
+  head += encode_retry(jittered_retry(ctx_.config.stream));
+  nlohmann::json ready = {{"connectionId", id_},
+                          {"heartbeatMs", ctx_.config.stream.heartbeat_ms},
+                          {"replica", ctx_.replica_id}};
+  head += encode_event("", "ready", ready.dump());
+  spdlog::info("stream open conn={} topics={} last_event_id={}", id_, join(request_.topics),
+               request_.last_event_id.present() ? request_.last_event_id.raw : "-");
+  push_control(std::make_shared<const std::string>(std::move(head)));
+  if (request_.last_event_id.present()) start_replay();
+  do_read_probe();
+  flush();
+}
+
+void StreamSession::start_replay() {
+  handoff_.begin_replay();
+  ReplayQuery q{request_.topics, request_.last_event_id, ctx_.config.replay.limit};
+  auto self = shared_from_this();
+  auto started = std::chrono::steady_clock::now();
+  ctx_.store->replay(std::move(q), [self, started](ReplayResult r) {
+    net::post(self->worker_.io(), [self, started, r = std::move(r)]() mutable {
+      self->on_replay(std::move(r), started);
+    });
+  });
+}
+
+void StreamSession::on_replay(ReplayResult result, std::chrono::steady_clock::time_point started) {
+  if (closed_) return;
+  ctx_.metrics.replay_seconds.observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  const std::size_t limit = ctx_.config.replay.limit;
+  ReplayDecision d = result.ok
+                         ? decide_replay(request_.last_event_id, std::move(result.snapshot), limit)
+                         : replay_failed(request_.last_event_id, result.failure);
+  ctx_.metrics.count_replay(d);
+  switch (d.kind) {
+    case ReplayDecision::Kind::deliver:
+      for (const Event& ev : d.events) {
+        enqueue(std::make_shared<const std::string>(encode_event(ev.id, ev.type, ev.data)));
+      }
+      events_sent_ += d.events.size();
+      bump(worker_.counters().deliveries, d.events.size());
+      break;
+    case ReplayDecision::Kind::truncated:
+      spdlog::info("replay truncated conn={} reason={} requested={} resume={}", id_,
+                   to_string(d.truncation), request_.last_event_id.raw, d.resume.str());
+      enqueue(std::make_shared<const std::string>(
+          encode_replay_truncated(d, limit, request_.last_event_id.raw)));
+      break;
+    case ReplayDecision::Kind::failed:
+      spdlog::warn("replay failed conn={} reason={} cause={}", id_, to_string(d.failure),
+                   result.error);
+      enqueue(std::make_shared<const std::string>(encode_replay_failed(d.failure)));
+      break;
+  }
+  if (closed_) return;
+  for (auto& f : handoff_.finish_replay(d.covered_through)) {
+    enqueue(std::move(f.frame));
+    ++events_sent_;
+    bump(worker_.counters().deliveries);
+  }
+  flush();
+}
+
+void StreamSession::push_live(std::uint64_t seq, const std::shared_ptr<const std::string>& frame) {
+  if (closed_ || close_after_flush_) return;
+  switch (handoff_.offer(seq, frame)) {
+    case ReplayHandoff::Offer::deliver:
+      ++events_sent_;
+      bump(worker_.counters().deliveries);
+      enqueue(frame);
+      break;
+    case ReplayHandoff::Offer::held:
+    case ReplayHandoff::Offer::duplicate:
+      break;
+    case ReplayHandoff::Offer::overflow:
+      bump(ctx_.metrics.handoff_overflows);
+      spdlog::warn("stream {} held too many live events during replay; closing", id_);
+      close("handoff overflow");
+      break;
+  }
+}
+
+void StreamSession::push_control(std::shared_ptr<const std::string> frame) {
+  if (closed_ || close_after_flush_) return;
+  enqueue(std::move(frame));
+}
+
+void StreamSession::enqueue(std::shared_ptr<const std::string> frame) {
+  if (closed_) return;
+  pending_bytes_ += frame->size();
+  pending_.push_back(std::move(frame));
+  if (pending_bytes_ + inflight_bytes_ > ctx_.config.stream.queue_limit_bytes) {
+    bump(ctx_.metrics.slow_consumer_disconnects);
+    spdlog::warn("stream {} queue passed {} bytes (stream.queue_limit_bytes); closing slow consumer",
+                 id_, ctx_.config.stream.queue_limit_bytes);
+    close("slow consumer");
+    return;
+  }
+  if (!writing_ && !flush_scheduled_) {
+    flush_scheduled_ = true;
+    worker_.schedule_flush(shared_from_this());
+  }
+}
+
+void StreamSession::flush() {
+  flush_scheduled_ = false;
+  if (closed_ || writing_ || pending_.empty()) return;
+  do_write();
+}
+
+void StreamSession::do_write() {
+  // Everything queued so far goes out in one gathered write.
+  inflight_.swap(pending_);
+  inflight_bytes_ = pending_bytes_;
+  pending_bytes_ = 0;
+  buffers_.clear();
+  for (auto& f : inflight_) buffers_.emplace_back(net::buffer(*f));
+  writing_ = true;
+  net::async_write(socket_, buffers_, [self = shared_from_this()](error_code ec, std::size_t n) {
+    self->on_write(ec, n);
+  });
+}
+
+void StreamSession::on_write(error_code ec, std::size_t bytes) {
+  writing_ = false;
+  bump(worker_.counters().bytes_written, bytes);
+  inflight_.clear();
+  inflight_bytes_ = 0;
+  if (ec) return close(ec == net::error::operation_aborted ? "closed" : "write failed");
+  if (!pending_.empty()) return do_write();
+  if (close_after_flush_) close("draining");
+}
+
+// The client sends nothing after its request; a completed read means it went away.
+void StreamSession::do_read_probe() {
+  socket_.async_read_some(net::buffer(probe_), [self = shared_from_this()](error_code ec, std::size_t) {
+    self->on_read_probe(ec);
+  });
+}
+
+void StreamSession::on_read_probe(error_code ec) {
+  if (closed_) return;
+  if (!ec) return do_read_probe();
+  close(ec == net::error::eof ? "client closed" : "read failed");
+}
+
+void StreamSession::end_for_drain() {
+  if (closed_ || close_after_flush_) return;
+  unregister();
+  enqueue(std::make_shared<const std::string>(encode_retry(jittered_retry(ctx_.config.stream))));
+  close_after_flush_ = true;
+  if (!writing_ && pending_.empty()) close("draining");
+}
+
+void StreamSession::unregister() {
+  for (std::size_t i = 0; i < slots_.size(); ++i) {
+    if (slots_[i].entry) worker_.leave_topic(slots_[i].entry, slots_[i].index);
+    slots_[i].entry = nullptr;
+  }
+  worker_.remove_session(this);
+}
+
+void StreamSession::close(std::string_view reason) {
+  if (closed_) return;
+  closed_ = true;
+  unregister();
+  error_code ignored;
+  socket_.shutdown(tcp::socket::shutdown_both, ignored);
+  socket_.close(ignored);
+  ctx_.metrics.streams_open.fetch_sub(1, std::memory_order_relaxed);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                  opened_)
+                .count();
+  spdlog::info("stream close conn={} topics={} duration_ms={} events={} reason={}", id_,
+               join(request_.topics), ms, events_sent_, reason);
+}
+
+}  // namespace ssehub

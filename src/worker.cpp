@@ -1,0 +1,171 @@
+#include "ssehub/worker.hpp"
+
+#include <chrono>
+#include <utility>
+#include <nlohmann/json.hpp>
+
+#include "ssehub/sse_frame.hpp"
+#include "ssehub/stream_session.hpp"
+
+namespace ssehub {
+
+Worker::Worker(std::size_t index, ServerContext& ctx, Hub& hub)
+    : index_(index),
+      ctx_(ctx),
+      hub_(hub),
+      work_(net::make_work_guard(ioc_)),
+      heartbeat_timer_(ioc_),
+      drain_timer_(ioc_) {}
+
+Worker::~Worker() {
+  shutting_down_ = true;
+  ioc_.stop();
+}
+
+void Worker::run() {
+  net::post(ioc_, [this] { arm_heartbeat(); });
+  ioc_.run();
+}
+
+void Worker::stop() {
+  net::post(ioc_, [this] {
+    heartbeat_timer_.cancel();
+    drain_timer_.cancel();
+    work_.reset();
+    ioc_.stop();
+  });
+}
+
+void Worker::add_session(StreamSession* s) {
+  s->worker_pos_ = sessions_.size();
+  sessions_.push_back(s);
+}
+
+void Worker::remove_session(StreamSession* s) {
+  std::size_t pos = s->worker_pos_;
+  if (pos >= sessions_.size() || sessions_[pos] != s) return;
+  sessions_[pos] = sessions_.back();
+  sessions_[pos]->worker_pos_ = pos;
+  sessions_.pop_back();
+  s->worker_pos_ = SIZE_MAX;
+}
+
+TopicEntry* Worker::join_topic(const std::string& topic, StreamSession* s, std::uint32_t slot,
+                               std::size_t& index) {
+  auto& entry = topics_[topic];
+  if (!entry) {
+    entry = std::make_unique<TopicEntry>();
+    entry->topic = topic;
+    hub_.topic_joined(topic);
+  }
+  index = entry->members.size();
+  entry->members.push_back({s, slot});
+  return entry.get();
+}
+
+void Worker::leave_topic(TopicEntry* entry, std::size_t index) {
+  auto& members = entry->members;
+  if (index >= members.size()) return;
+  members[index] = members.back();
+  members[index].session->topic_index(members[index].slot) = index;
+  members.pop_back();
+  if (members.empty()) {
+    // NOTE: during a fan-out the entry is being iterated; erase it afterwards.
+    if (delivering_) {
+      empty_topics_.push_back(entry->topic);
+    } else {
+      erase_topic(entry->topic);
+    }
+  }
+}
+
+void Worker::erase_topic(std::string topic) {
+  auto it = topics_.find(topic);
+  if (it == topics_.end() || !it->second->members.empty()) return;
+  topics_.erase(it);
+  hub_.topic_left(topic);
+}
+
+void Worker::finish_fanout() {
+  delivering_ = false;
+  for (auto& topic : std::exchange(empty_topics_, {})) erase_topic(topic);
+  // One gathered write per stream for the whole batch.
+  for (auto& s : std::exchange(dirty_, {})) s->flush();
+}
+
+void Worker::deliver(const FanoutBatch& batch) {
+  delivering_ = true;
+  const EventBatch& events = *batch.events;
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    auto it = topics_.find(events[i].topic);
+    if (it == topics_.end()) continue;
+    // NOTE: push_live can close a stream, which removes it from this very vector
+    // (swap with the last member); walking backwards visits every member once.
+    auto& members = it->second->members;
+    for (std::size_t m = members.size(); m-- > 0;) {
+      if (m >= members.size()) continue;
+      members[m].session->push_live(events[i].seq, batch.frames[i]);
+    }
+  }
+  finish_fanout();
+}
+
+void Worker::schedule_flush(std::shared_ptr<StreamSession> s) {
+  if (delivering_) {
+    dirty_.push_back(std::move(s));
+  } else {
+    s->flush();
+  }
+}
+
+void Worker::arm_heartbeat() {
+  heartbeat_timer_.expires_after(std::chrono::milliseconds(ctx_.config.stream.heartbeat_ms));
+  heartbeat_timer_.async_wait([this](error_code ec) {
+    if (ec) return;
+    send_heartbeats();
+    arm_heartbeat();
+  });
+}
+
+void Worker::send_heartbeats() {
+  if (sessions_.empty()) return;
+  auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+  auto frame = std::make_shared<const std::string>(
+      encode_event("", "heartbeat", nlohmann::json{{"ts", now_ms}}.dump()));
+  // Iterate over a copy: a push may close a stream and shrink sessions_.
+  std::vector<StreamSession*> snapshot = sessions_;
+  delivering_ = true;
+  for (StreamSession* s : snapshot) {
+    if (s->worker_pos_ != SIZE_MAX) s->push_control(frame);
+  }
+  bump(counters_.heartbeats, snapshot.size());
+  finish_fanout();
+}
+
+void Worker::begin_drain(std::uint64_t window_ms) {
+  // Streams end spread over most of the window, so clients do not all reconnect
+  // at the same moment; the rest of the window lets the last writes finish.
+  drain_end_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(window_ms * 7 / 10);
+  drain_tick();
+}
+
+void Worker::drain_tick() {
+  using namespace std::chrono;
+  auto now = steady_clock::now();
+  constexpr auto kTick = milliseconds(20);
+  std::size_t remaining_ticks =
+      now >= drain_end_ ? 1 : static_cast<std::size_t>((drain_end_ - now) / kTick) + 1;
+  std::size_t n = (sessions_.size() + remaining_ticks - 1) / remaining_ticks;
+  for (std::size_t i = 0; i < n && !sessions_.empty(); ++i) {
+    sessions_.back()->end_for_drain();
+  }
+  if (sessions_.empty()) return;
+  drain_timer_.expires_after(kTick);
+  drain_timer_.async_wait([this](error_code ec) {
+    if (!ec) drain_tick();
+  });
+}
+
+}  // namespace ssehub

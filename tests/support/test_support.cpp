@@ -1,0 +1,428 @@
+#include "test_support.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#ifndef SSEHUB_BINARY
+#error "SSEHUB_BINARY must name the daemon under test"
+#endif
+
+namespace ssehub::test {
+namespace {
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+bool send_all(int fd, const std::string& data) {
+  std::size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = ::send(fd, data.data() + off, data.size() - off, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    off += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+// Reads what is available within `timeout`: >0 bytes, 0 on EOF, -1 on timeout/error.
+ssize_t recv_some(int fd, std::string& out, Ms timeout) {
+  pollfd p{fd, POLLIN, 0};
+  int r = ::poll(&p, 1, static_cast<int>(timeout.count()));
+  if (r <= 0) return -1;
+  char buf[65536];
+  ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+  if (n > 0) out.append(buf, static_cast<std::size_t>(n));
+  if (n < 0) return errno == ECONNRESET ? 0 : -1;
+  return n;
+}
+
+std::pair<pid_t, int> spawn(const std::vector<std::string>& args,
+                            const std::map<std::string, std::string>& env,
+                            const std::string& out_path) {
+  pid_t pid = fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    int fd = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    int devnull = ::open("/dev/null", O_RDONLY);
+    dup2(devnull, 0);
+    // Start from a clean SSEHUB_ environment so the caller's variables do not leak in.
+    for (char** e = environ; e && *e;) {
+      if (std::strncmp(*e, "SSEHUB_", 7) == 0) {
+        std::string name(*e, std::strchr(*e, '=') - *e);
+        unsetenv(name.c_str());
+        e = environ;
+      } else {
+        ++e;
+      }
+    }
+    for (auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
+    std::vector<char*> argv;
+    std::string bin = binary_path();
+    argv.push_back(bin.data());
+    std::vector<std::string> copy = args;
+    for (auto& a : copy) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(bin.c_str(), argv.data());
+    _exit(127);
+  }
+  return {pid, 0};
+}
+
+int wait_exit(pid_t pid, Ms timeout) {
+  auto end = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < end) {
+    int status = 0;
+    pid_t r = waitpid(pid, &status, WNOHANG);
+    if (r == pid) {
+      if (WIFEXITED(status)) return WEXITSTATUS(status);
+      if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+    }
+    std::this_thread::sleep_for(5ms);
+  }
+  return -1;
+}
+
+std::string temp_path(const std::string& stem) {
+  static int counter = 0;
+  const char* dir = std::getenv("TMPDIR");
+  return std::string(dir ? dir : "/tmp") + "/ssehub-test-" + std::to_string(getpid()) + "-" +
+         std::to_string(counter++) + "-" + stem;
+}
+
+}  // namespace
+
+std::string binary_path() { return SSEHUB_BINARY; }
+
+std::uint16_t free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+Daemon::Daemon(std::map<std::string, std::string> env, std::vector<std::string> args) {
+  if (!env.count("SSEHUB_SERVER_LISTEN")) {
+    env["SSEHUB_SERVER_LISTEN"] = "127.0.0.1:" + std::to_string(free_port());
+  }
+  const std::string& listen = env["SSEHUB_SERVER_LISTEN"];
+  port_ = static_cast<std::uint16_t>(std::stoi(listen.substr(listen.rfind(':') + 1)));
+  log_path_ = temp_path("daemon.log");
+  pid_ = spawn(args, env, log_path_).first;
+  bool up = eventually(
+      [&] { return !running() || http(port_, "GET", "/health/live", "", {}, 500ms).status == 200; },
+      15000ms);
+  if (!up || !running()) {
+    std::string text = log();
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      wait_exit(pid_, 5000ms);
+    }
+    ::unlink(log_path_.c_str());
+    throw std::runtime_error("ssehub did not start; log:\n" + text);
+  }
+}
+
+Daemon::~Daemon() {
+  if (pid_ > 0 && running()) {
+    kill(pid_, SIGKILL);
+    wait_exit(pid_, 5000ms);
+  }
+  ::unlink(log_path_.c_str());
+}
+
+std::string Daemon::log() const { return read_file(log_path_); }
+
+bool Daemon::running() {
+  if (pid_ <= 0) return false;
+  int status = 0;
+  pid_t r = waitpid(pid_, &status, WNOHANG);
+  if (r == pid_) {
+    pid_ = -1;
+    return false;
+  }
+  return true;
+}
+
+int Daemon::stop(int sig, Ms timeout) {
+  if (pid_ <= 0) return -1;
+  kill(pid_, sig);
+  int rc = wait_exit(pid_, timeout);
+  if (rc >= 0) pid_ = -1;
+  return rc;
+}
+
+int run_binary(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
+               std::string& output, Ms timeout) {
+  std::string path = temp_path("run.out");
+  pid_t pid = spawn(args, env, path).first;
+  int rc = wait_exit(pid, timeout);
+  if (rc < 0) {
+    kill(pid, SIGKILL);
+    wait_exit(pid, 2000ms);
+  }
+  output = read_file(path);
+  ::unlink(path.c_str());
+  return rc;
+}
+
+int connect_loopback(std::uint16_t port, const char* source_ip) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  if (source_ip) {
+    sockaddr_in src{};
+    src.sin_family = AF_INET;
+    inet_pton(AF_INET, source_ip, &src.sin_addr);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&src), sizeof src);
+  }
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  return fd;
+}
+
+HttpResponse parse_response(const std::string& text) {
+  HttpResponse r;
+  auto head_end = text.find("\r\n\r\n");
+  std::string head = text.substr(0, head_end);
+  if (head.rfind("HTTP/1.", 0) == 0 && head.size() >= 12) r.status = std::stoi(head.substr(9, 3));
+  std::istringstream lines(head);
+  std::string line;
+  std::getline(lines, line);
+  while (std::getline(lines, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::string value = line.substr(colon + 1);
+    value.erase(0, value.find_first_not_of(' '));
+    r.headers[lower(line.substr(0, colon))] = value;
+  }
+  if (head_end != std::string::npos) r.body = text.substr(head_end + 4);
+  return r;
+}
+
+HttpResponse raw_request(std::uint16_t port, const std::string& bytes, Ms timeout) {
+  int fd = connect_loopback(port);
+  if (fd < 0) return {};
+  send_all(fd, bytes);
+  std::string text;
+  auto end = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < end) {
+    auto left = std::chrono::duration_cast<Ms>(end - std::chrono::steady_clock::now());
+    ssize_t n = recv_some(fd, text, std::max(left, Ms(1)));
+    if (n <= 0) break;
+    // Stop once a complete response with Content-Length has arrived.
+    auto r = parse_response(text);
+    auto cl = r.headers.find("content-length");
+    if (r.status && cl != r.headers.end() &&
+        r.body.size() >= static_cast<std::size_t>(std::stoul(cl->second))) {
+      break;
+    }
+  }
+  ::close(fd);
+  return parse_response(text);
+}
+
+HttpResponse http(std::uint16_t port, const std::string& method, const std::string& target,
+                  const std::string& body, const std::map<std::string, std::string>& headers,
+                  Ms timeout) {
+  std::string req = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
+  bool has_ct = false;
+  for (auto& [k, v] : headers) {
+    req += k + ": " + v + "\r\n";
+    if (lower(k) == "content-type") has_ct = true;
+  }
+  if (!body.empty() || method == "POST") {
+    if (!has_ct) req += "Content-Type: application/json\r\n";
+    req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  }
+  req += "\r\n" + body;
+  return raw_request(port, req, timeout);
+}
+
+std::vector<std::string> publish(std::uint16_t port, const std::string& json_body) {
+  auto r = http(port, "POST", "/publish", json_body);
+  if (r.status != 201) return {};
+  auto j = nlohmann::json::parse(r.body);
+  return j["ids"].get<std::vector<std::string>>();
+}
+
+void SseParser::feed(const std::string& bytes) {
+  buf_ += bytes;
+  while (true) {
+    auto pos = buf_.find_first_of("\r\n");
+    if (pos == std::string::npos) return;
+    if (buf_[pos] == '\r' && pos + 1 == buf_.size()) return;  // CR may start CRLF
+    std::size_t skip = (buf_[pos] == '\r' && buf_[pos + 1] == '\n') ? 2 : 1;
+    std::string l = buf_.substr(0, pos);
+    buf_.erase(0, pos + skip);
+    line(l);
+  }
+}
+
+void SseParser::line(const std::string& l) {
+  if (l.empty()) {
+    if (has_data_) {
+      if (!cur_.data.empty() && cur_.data.back() == '\n') cur_.data.pop_back();
+      ready_.push_back(cur_);
+    }
+    cur_ = SseEvent{};
+    has_data_ = false;
+    return;
+  }
+  if (l[0] == ':') return;
+  auto colon = l.find(':');
+  std::string field = l.substr(0, colon);
+  std::string value = colon == std::string::npos ? "" : l.substr(colon + 1);
+  if (!value.empty() && value[0] == ' ') value.erase(0, 1);
+  if (field == "data") {
+    cur_.data += value + "\n";
+    has_data_ = true;
+  } else if (field == "event") {
+    cur_.type = value;
+  } else if (field == "id") {
+    cur_.id = value;
+  } else if (field == "retry") {
+    retries.push_back(std::stoull(value));
+  }
+}
+
+std::vector<SseEvent> SseParser::take() { return std::exchange(ready_, {}); }
+
+SseStream::SseStream(std::uint16_t port, const std::string& target,
+                     const std::map<std::string, std::string>& headers, const char* source_ip)
+    : target_(target), request_headers_(headers) {
+  fd_ = connect_loopback(port, source_ip);
+  if (fd_ < 0) closed_ = true;
+  send_request();
+}
+
+SseStream::~SseStream() { close_socket(); }
+
+void SseStream::close_socket() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+void SseStream::send_request() {
+  std::string req = "GET " + target_ + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n";
+  for (auto& [k, v] : request_headers_) req += k + ": " + v + "\r\n";
+  req += "\r\n";
+  if (fd_ >= 0 && !send_all(fd_, req)) closed_ = true;
+}
+
+bool SseStream::read_some(Ms timeout) {
+  if (fd_ < 0 || closed_) return false;
+  std::string got;
+  ssize_t n = recv_some(fd_, got, timeout);
+  if (n == 0) {
+    closed_ = true;
+    return false;
+  }
+  if (n < 0) return false;
+  if (!head_done_) {
+    pending_ += got;
+    auto end = pending_.find("\r\n\r\n");
+    if (end == std::string::npos) return true;
+    head_ = parse_response(pending_.substr(0, end + 4));
+    head_done_ = true;
+    got = pending_.substr(end + 4);
+    pending_.clear();
+    if (head_.status != 200) {
+      head_.body = got;
+      return true;
+    }
+  }
+  parser_.feed(got);
+  for (auto& e : parser_.take()) queue_.push_back(std::move(e));
+  return true;
+}
+
+int SseStream::read_head(Ms timeout) {
+  auto end = std::chrono::steady_clock::now() + timeout;
+  while (!head_done_ && std::chrono::steady_clock::now() < end && !closed_) {
+    read_some(std::chrono::duration_cast<Ms>(end - std::chrono::steady_clock::now()) + 1ms);
+  }
+  return head_done_ ? head_.status : 0;
+}
+
+std::optional<SseEvent> SseStream::next(Ms timeout) {
+  auto end = std::chrono::steady_clock::now() + timeout;
+  while (queue_.empty()) {
+    auto now = std::chrono::steady_clock::now();
+    if (now >= end || closed_) return std::nullopt;
+    read_some(std::chrono::duration_cast<Ms>(end - now) + 1ms);
+  }
+  SseEvent e = std::move(queue_.front());
+  queue_.erase(queue_.begin());
+  return e;
+}
+
+std::optional<SseEvent> SseStream::next_non_heartbeat(Ms timeout) {
+  auto end = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    auto left = std::chrono::duration_cast<Ms>(end - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return std::nullopt;
+    auto e = next(left);
+    if (!e || e->type != "heartbeat") return e;
+  }
+}
+
+bool SseStream::wait_closed(Ms timeout) {
+  auto end = std::chrono::steady_clock::now() + timeout;
+  while (!closed_ && std::chrono::steady_clock::now() < end) {
+    read_some(std::chrono::duration_cast<Ms>(end - std::chrono::steady_clock::now()) + 1ms);
+  }
+  return closed_;
+}
+
+std::uint64_t seq_of(const std::string& id) { return std::stoull(id.substr(id.find('-') + 1)); }
+std::string epoch_of(const std::string& id) { return id.substr(0, id.find('-')); }
+
+double metric_value(const std::string& text, const std::string& name) {
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(name + " ", 0) == 0) return std::stod(line.substr(name.size() + 1));
+  }
+  return -1;
+}
+
+}  // namespace ssehub::test
