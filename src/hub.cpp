@@ -6,16 +6,17 @@
 namespace ssehub {
 
 void Hub::dispatch(EventBatchPtr batch) {
-  auto fanout = std::make_shared<FanoutBatch>();
-  fanout->frames.reserve(batch->size());
-  for (const Event& ev : *batch) {
-    fanout->frames.push_back(
-        std::make_shared<const std::string>(encode_event(ev.id, ev.type, ev.data)));
-  }
-  fanout->events = std::move(batch);
-  std::shared_ptr<const FanoutBatch> shared = std::move(fanout);
+  std::vector<std::string> encoded;
+  encoded.reserve(batch->size());
+  for (const Event& ev : *batch) encoded.push_back(encode_event(ev.id, ev.type, ev.data));
+  // Each worker gets its own copy of the bytes, shared by all of its streams, so
+  // reference counts never bounce between cores during fan-out.
   for (Worker* w : workers_) {
-    net::post(w->io(), [w, shared] { w->deliver(*shared); });
+    auto fanout = std::make_shared<FanoutBatch>();
+    fanout->events = batch;
+    fanout->frames.reserve(encoded.size());
+    for (const auto& f : encoded) fanout->frames.push_back(std::make_shared<const std::string>(f));
+    w->enqueue_fanout(std::move(fanout));
   }
 }
 

@@ -1,7 +1,8 @@
 #include "ssehub/stream_session.hpp"
 
-#include <boost/asio/write.hpp>
+#include <array>
 #include <nlohmann/json.hpp>
+#include <span>
 #include <random>
 #include <spdlog/spdlog.h>
 
@@ -66,6 +67,8 @@ void StreamSession::start() {
   head += encode_event("", "ready", ready.dump());
   spdlog::info("stream open conn={} topics={} last_event_id={}", id_, join(request_.topics),
                request_.last_event_id.present() ? request_.last_event_id.raw : "-");
+  error_code ignored;
+  socket_.non_blocking(true, ignored);
   push_control(std::make_shared<const std::string>(std::move(head)));
   if (request_.last_event_id.present()) start_replay();
   do_read_probe();
@@ -150,46 +153,84 @@ void StreamSession::enqueue(std::shared_ptr<const std::string> frame) {
   if (closed_) return;
   pending_bytes_ += frame->size();
   pending_.push_back(std::move(frame));
-  if (pending_bytes_ + inflight_bytes_ > ctx_.config.stream.queue_limit_bytes) {
+  if (pending_bytes_ > ctx_.config.stream.queue_limit_bytes) {
     bump(ctx_.metrics.slow_consumer_disconnects);
     spdlog::warn("stream {} queue passed {} bytes (stream.queue_limit_bytes); closing slow consumer",
                  id_, ctx_.config.stream.queue_limit_bytes);
     close("slow consumer");
     return;
   }
-  if (!writing_ && !flush_scheduled_) {
+  if (!waiting_writable_ && !flush_scheduled_) {
     flush_scheduled_ = true;
-    worker_.schedule_flush(shared_from_this());
+    worker_.schedule_flush(this);
   }
 }
 
 void StreamSession::flush() {
   flush_scheduled_ = false;
-  if (closed_ || writing_ || pending_.empty()) return;
-  do_write();
+  if (closed_ || waiting_writable_) return;
+  write_now();
 }
 
-void StreamSession::do_write() {
-  // Everything queued so far goes out in one gathered write.
-  inflight_.swap(pending_);
-  inflight_bytes_ = pending_bytes_;
-  pending_bytes_ = 0;
-  buffers_.clear();
-  for (auto& f : inflight_) buffers_.emplace_back(net::buffer(*f));
-  writing_ = true;
-  net::async_write(socket_, buffers_, [self = shared_from_this()](error_code ec, std::size_t n) {
-    self->on_write(ec, n);
-  });
-}
-
-void StreamSession::on_write(error_code ec, std::size_t bytes) {
-  writing_ = false;
-  bump(worker_.counters().bytes_written, bytes);
-  inflight_.clear();
-  inflight_bytes_ = 0;
-  if (ec) return close(ec == net::error::operation_aborted ? "closed" : "write failed");
-  if (!pending_.empty()) return do_write();
+// Writes everything queued with gathered, non-blocking writes. Only a full socket
+// makes the stream wait (for writability), so an idle-enough client costs one
+// sendmsg per flush and no asynchronous operation at all.
+void StreamSession::write_now() {
+  constexpr std::size_t kMaxGather = 64;
+  std::array<net::const_buffer, kMaxGather> buffers;
+  while (pending_head_ < pending_.size()) {
+    std::size_t n = 0;
+    std::size_t requested = 0;
+    for (std::size_t i = pending_head_; i < pending_.size() && n < kMaxGather; ++i, ++n) {
+      const std::string& f = *pending_[i];
+      std::size_t skip = i == pending_head_ ? head_offset_ : 0;
+      buffers[n] = net::const_buffer(f.data() + skip, f.size() - skip);
+      requested += f.size() - skip;
+    }
+    error_code ec;
+    std::size_t written = socket_.write_some(std::span(buffers.data(), n), ec);
+    if (ec == net::error::would_block || ec == net::error::try_again) break;
+    if (ec) return close("write failed");
+    bump(worker_.counters().bytes_written, written);
+    consume(written);
+    if (written < requested) break;  // the socket buffer is full
+  }
+  if (pending_head_ < pending_.size()) {
+    waiting_writable_ = true;
+    socket_.async_wait(tcp::socket::wait_write,
+                       [self = shared_from_this()](error_code ec) { self->on_writable(ec); });
+    return;
+  }
   if (close_after_flush_) close("draining");
+}
+
+void StreamSession::consume(std::size_t bytes) {
+  pending_bytes_ -= bytes;
+  while (bytes > 0) {
+    std::size_t left = pending_[pending_head_]->size() - head_offset_;
+    if (bytes < left) {
+      head_offset_ += bytes;
+      return;
+    }
+    bytes -= left;
+    pending_[pending_head_++].reset();
+    head_offset_ = 0;
+  }
+  if (pending_head_ == pending_.size()) {
+    pending_.clear();
+    pending_head_ = 0;
+  } else if (pending_head_ >= 64 && pending_head_ * 2 >= pending_.size()) {
+    // A client that keeps up but never fully drains: drop the written prefix.
+    pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(pending_head_));
+    pending_head_ = 0;
+  }
+}
+
+void StreamSession::on_writable(error_code ec) {
+  waiting_writable_ = false;
+  if (closed_) return;
+  if (ec) return close("write failed");
+  write_now();
 }
 
 // The client sends nothing after its request; a completed read means it went away.
@@ -210,7 +251,7 @@ void StreamSession::end_for_drain() {
   unregister();
   enqueue(std::make_shared<const std::string>(encode_retry(jittered_retry(ctx_.config.stream))));
   close_after_flush_ = true;
-  if (!writing_ && pending_.empty()) close("draining");
+  flush();
 }
 
 void StreamSession::unregister() {

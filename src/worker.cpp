@@ -90,7 +90,27 @@ void Worker::finish_fanout() {
   delivering_ = false;
   for (auto& topic : std::exchange(empty_topics_, {})) erase_topic(topic);
   // One gathered write per stream for the whole batch.
-  for (auto& s : std::exchange(dirty_, {})) s->flush();
+  for (StreamSession* s : dirty_) s->flush();
+  dirty_.clear();
+}
+
+void Worker::enqueue_fanout(std::shared_ptr<const FanoutBatch> batch) {
+  bool was_empty;
+  {
+    std::lock_guard lock(inbox_mutex_);
+    was_empty = inbox_.empty();
+    inbox_.push_back(std::move(batch));
+  }
+  if (was_empty) net::post(ioc_, [this] { drain_inbox(); });
+}
+
+void Worker::drain_inbox() {
+  std::vector<std::shared_ptr<const FanoutBatch>> batches;
+  {
+    std::lock_guard lock(inbox_mutex_);
+    batches.swap(inbox_);
+  }
+  for (auto& b : batches) deliver(*b);
 }
 
 void Worker::deliver(const FanoutBatch& batch) {
@@ -110,9 +130,9 @@ void Worker::deliver(const FanoutBatch& batch) {
   finish_fanout();
 }
 
-void Worker::schedule_flush(std::shared_ptr<StreamSession> s) {
+void Worker::schedule_flush(StreamSession* s) {
   if (delivering_) {
-    dirty_.push_back(std::move(s));
+    dirty_.push_back(s);
   } else {
     s->flush();
   }

@@ -1,8 +1,8 @@
 #pragma once
 // The fan-out. Each reactor thread (Worker) keeps its own topic -> streams registry,
 // touched only by that thread, so fan-out takes no lock at all: the hub encodes
-// each event's SSE frame once, shares it, and posts the batch to every worker,
-// which hands it to its local subscribers. Posting in id order from the store's
+// each event's SSE frame once and queues the batch in every worker's inbox,
+// which hands it to its local subscribers. Queueing from inside the store's
 // ordered section keeps per-stream delivery in id order.
 //
 // Threads: dispatch() from any thread; topic_joined/left from reactor threads.
@@ -20,7 +20,8 @@ namespace ssehub {
 
 class Worker;
 
-// One batch, framed once, shared by every worker and stream it goes to.
+// One batch as one worker receives it: each event framed once, the frame shared
+// by every stream of that worker it goes to.
 struct FanoutBatch {
   EventBatchPtr events;
   std::vector<std::shared_ptr<const std::string>> frames;  // frames[i] for events[i]

@@ -4,7 +4,8 @@
 // Lifetime: owned by the pending socket operations (shared_from_this); the worker's
 // registries hold raw pointers that close() removes. Threads: everything runs on
 // the owning worker's thread. Writes: frames are queued (bounded by
-// stream.queue_limit_bytes) and one gathered write is in flight at a time.
+// stream.queue_limit_bytes) and written with one gathered, non-blocking write per
+// flush; only when the socket is full does the stream wait for it to drain.
 
 #include <chrono>
 #include <cstdint>
@@ -49,8 +50,9 @@ class StreamSession : public std::enable_shared_from_this<StreamSession> {
   void start_replay();
   void on_replay(ReplayResult result, std::chrono::steady_clock::time_point started);
   void enqueue(std::shared_ptr<const std::string> frame);
-  void do_write();
-  void on_write(error_code ec, std::size_t bytes);
+  void write_now();
+  void consume(std::size_t bytes);
+  void on_writable(error_code ec);
   void do_read_probe();
   void on_read_probe(error_code ec);
   void unregister();
@@ -69,14 +71,15 @@ class StreamSession : public std::enable_shared_from_this<StreamSession> {
   std::size_t worker_pos_ = SIZE_MAX;  // index in the worker's stream list
   ReplayHandoff handoff_;
 
+  // Frames not yet written: pending_[pending_head_..]; the first one from
+  // head_offset_ on.
   std::vector<std::shared_ptr<const std::string>> pending_;
-  std::vector<std::shared_ptr<const std::string>> inflight_;
-  std::vector<net::const_buffer> buffers_;
+  std::size_t pending_head_ = 0;
+  std::size_t head_offset_ = 0;
   std::size_t pending_bytes_ = 0;
-  std::size_t inflight_bytes_ = 0;
   std::uint64_t events_sent_ = 0;
   char probe_[1];
-  bool writing_ = false;
+  bool waiting_writable_ = false;
   bool flush_scheduled_ = false;
   bool close_after_flush_ = false;
   bool closed_ = false;

@@ -9,6 +9,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -54,8 +55,10 @@ class Worker {
   TopicEntry* join_topic(const std::string& topic, StreamSession* s, std::uint32_t slot,
                          std::size_t& index);
   void leave_topic(TopicEntry* entry, std::size_t index);
-  void deliver(const FanoutBatch& batch);
-  void schedule_flush(std::shared_ptr<StreamSession> s);
+  // Any thread, in id order (the store's ordered section): queues a batch for
+  // this worker's streams.
+  void enqueue_fanout(std::shared_ptr<const FanoutBatch> batch);
+  void schedule_flush(StreamSession* s);
   void begin_drain(std::uint64_t window_ms);
   std::size_t session_count() const { return sessions_.size(); }
   // True once destruction began: streams destroyed with the io_context skip the
@@ -66,6 +69,8 @@ class Worker {
   void arm_heartbeat();
   void send_heartbeats();
   void drain_tick();
+  void drain_inbox();
+  void deliver(const FanoutBatch& batch);
   void erase_topic(std::string topic);  // by value: the entry owning the name dies here
   void finish_fanout();
 
@@ -80,8 +85,16 @@ class Worker {
   // streams it destroys.
   std::unordered_map<std::string, std::unique_ptr<TopicEntry>> topics_;
   std::vector<StreamSession*> sessions_;
-  std::vector<std::shared_ptr<StreamSession>> dirty_;
+  // Streams to flush at the end of the current fan-out. Raw pointers are safe: a
+  // stream outlives the handler in which it was queued (its pending operations
+  // own it, and their completions run in later handlers).
+  std::vector<StreamSession*> dirty_;
   std::vector<std::string> empty_topics_;
+  // Batches waiting for this thread. Asio does not keep the order of posts made
+  // from different threads (a post from the context's own thread is queued
+  // privately until its handler returns), so order comes from this queue.
+  std::mutex inbox_mutex_;
+  std::vector<std::shared_ptr<const FanoutBatch>> inbox_;
   net::io_context ioc_{1};
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
   net::steady_timer heartbeat_timer_;

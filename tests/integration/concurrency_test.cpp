@@ -3,7 +3,9 @@
 // with every event of its topics exactly once, in increasing id order.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
@@ -51,6 +53,7 @@ TEST(Concurrency, ReconnectingSubscribersSeeEveryEventOnceInOrder) {
 
   struct Result {
     std::vector<std::string> ids;
+    std::vector<std::size_t> connection_starts;  // index into ids where each connection began
     std::vector<std::string> topics;
     int reconnects = 0;
     std::string error;
@@ -84,6 +87,7 @@ TEST(Concurrency, ReconnectingSubscribersSeeEveryEventOnceInOrder) {
           ++r.reconnects;
         }
         first = false;
+        r.connection_starts.push_back(r.ids.size());
         int budget = 5 + rng() % 40;  // events before the next reconnect
         while (budget > 0) {
           auto e = stream.next_non_heartbeat(1000ms);
@@ -119,7 +123,29 @@ TEST(Concurrency, ReconnectingSubscribersSeeEveryEventOnceInOrder) {
     for (auto& t : r.topics) expected.insert(published[t].begin(), published[t].end());
     std::set<std::string> got(r.ids.begin(), r.ids.end());
     EXPECT_EQ(got.size(), r.ids.size()) << "duplicates for subscriber " << s;
-    EXPECT_EQ(got, expected) << "subscriber " << s << " after " << r.reconnects << " reconnects";
+    std::vector<std::string> missing, extra;
+    std::set_difference(expected.begin(), expected.end(), got.begin(), got.end(),
+                        std::back_inserter(missing));
+    std::set_difference(got.begin(), got.end(), expected.begin(), expected.end(),
+                        std::back_inserter(extra));
+    std::string where;
+    for (auto& m : missing) {
+      auto it = std::lower_bound(r.ids.begin(), r.ids.end(), m,
+                                 [](auto& a, auto& b) { return seq_of(a) < seq_of(b); });
+      std::size_t pos = it - r.ids.begin();
+      bool boundary = std::find(r.connection_starts.begin(), r.connection_starts.end(), pos) !=
+                      r.connection_starts.end();
+      where += " " + m + (boundary ? "@reconnect" : "@live");
+    }
+    EXPECT_TRUE(missing.empty() && extra.empty()) << where << "\n"
+        << "subscriber " << s << " after " << r.reconnects << " reconnects: " << missing.size()
+        << " missing (first " << (missing.empty() ? "-" : missing.front()) << "), " << extra.size()
+        << " unexpected (first " << (extra.empty() ? "-" : extra.front()) << "), last received "
+        << (r.ids.empty() ? "-" : r.ids.back()) << ", newest expected "
+        << (expected.empty() ? "-" : *std::max_element(expected.begin(), expected.end(),
+                                                         [](auto& a, auto& b) {
+                                                           return seq_of(a) < seq_of(b);
+                                                         }));
     EXPECT_GT(r.reconnects, 2) << "subscriber " << s;
   }
 }

@@ -1,0 +1,467 @@
+// ssehub_bench: load generator for ssehub. Runs by hand, prints figures; never
+// part of the test suite. Traffic goes only to loopback; every phase is bounded
+// in time. Subscribers are spread over child processes (each under the
+// per-process descriptor limit) and over 127.0.0.x source addresses.
+//
+//   ssehub_bench idle   --daemon build/ssehub --streams 19000
+//   ssehub_bench fanout --daemon build/ssehub --streams 10000 --rate 10 --seconds 20
+//   ssehub_bench floor  --writes 200000
+//
+// idle:   holds N streams, reports daemon RSS per stream.
+// fanout: N subscribers of one topic, events published at RATE/s; reports
+//         deliveries/s, publish->delivery latency percentiles, daemon CPU per
+//         delivery, and the bare loopback write floor measured in the same run.
+// floor:  only the bare write floor: CPU per small write() to a loopback socket.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+struct Options {
+  std::string mode;
+  std::string daemon;
+  int port = 0;
+  int streams = 1000;
+  int per_process = 8000;
+  double rate = 10;
+  int seconds = 20;
+  long writes = 200000;
+  int threads = 0;
+};
+
+std::int64_t now_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return std::int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+void raise_nofile() {
+  rlimit lim{};
+  getrlimit(RLIMIT_NOFILE, &lim);
+  lim.rlim_cur = lim.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &lim);
+}
+
+int connect_to(int port, const std::string& src) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  if (!src.empty()) {
+    sockaddr_in s{};
+    s.sin_family = AF_INET;
+    inet_pton(AF_INET, src.c_str(), &s.sin_addr);
+    if (bind(fd, reinterpret_cast<sockaddr*>(&s), sizeof s) != 0) {
+      close(fd);
+      return -1;
+    }
+  }
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+bool send_all(int fd, const std::string& s) {
+  size_t off = 0;
+  while (off < s.size()) {
+    ssize_t n = send(fd, s.data() + off, s.size() - off, MSG_NOSIGNAL);
+    if (n <= 0) return false;
+    off += n;
+  }
+  return true;
+}
+
+// Reads one HTTP response with Content-Length from a keep-alive connection.
+int read_response(int fd, std::string& buf) {
+  while (true) {
+    auto end = buf.find("\r\n\r\n");
+    if (end != std::string::npos) {
+      auto cl = buf.find("Content-Length: ");
+      size_t len = cl != std::string::npos && cl < end ? std::stoul(buf.substr(cl + 16)) : 0;
+      if (buf.size() >= end + 4 + len) {
+        int status = std::atoi(buf.c_str() + 9);
+        buf.erase(0, end + 4 + len);
+        return status;
+      }
+    }
+    char tmp[4096];
+    ssize_t n = recv(fd, tmp, sizeof tmp, 0);
+    if (n <= 0) return -1;
+    buf.append(tmp, n);
+  }
+}
+
+struct ProcStat {
+  double cpu_seconds = 0;
+  long rss_kib = 0;
+};
+
+ProcStat read_proc(pid_t pid) {
+  ProcStat out;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), {});
+  auto rp = text.rfind(')');
+  if (rp != std::string::npos) {
+    std::istringstream rest(text.substr(rp + 2));
+    std::string f;
+    std::vector<std::string> fields;
+    while (rest >> f) fields.push_back(f);
+    // fields[11] utime, fields[12] stime (after pid and comm)
+    if (fields.size() > 13) {
+      out.cpu_seconds = (std::stod(fields[11]) + std::stod(fields[12])) / sysconf(_SC_CLK_TCK);
+    }
+  }
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) out.rss_kib = std::stol(line.substr(6));
+  }
+  return out;
+}
+
+pid_t start_daemon(const Options& o, int port) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    int null = open("/dev/null", O_WRONLY);
+    dup2(null, 1);
+    dup2(null, 2);
+    std::string listen = "127.0.0.1:" + std::to_string(port);
+    setenv("SSEHUB_SERVER_LISTEN", listen.c_str(), 1);
+    setenv("SSEHUB_LOG_LEVEL", "warn", 1);
+    setenv("SSEHUB_STREAM_HEARTBEAT_MS", "600000", 1);
+    if (o.threads) setenv("SSEHUB_SERVER_THREADS", std::to_string(o.threads).c_str(), 1);
+    execl(o.daemon.c_str(), o.daemon.c_str(), nullptr);
+    _exit(127);
+  }
+  for (int i = 0; i < 500; ++i) {
+    int fd = connect_to(port, "");
+    if (fd >= 0) {
+      close(fd);
+      return pid;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  fprintf(stderr, "daemon did not start\n");
+  exit(1);
+}
+
+int free_port() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+// A child process holding `count` subscribers. It reports "ready\n" on `report`
+// once every stream saw `ready`, then on SIGTERM writes its latency samples (µs)
+// and the number of events received, and exits.
+volatile sig_atomic_t g_stop = 0;
+
+void subscriber_child(int port, int count, int child, int report, std::int64_t stop_at_ns) {
+  signal(SIGTERM, [](int) { g_stop = 1; });
+  raise_nofile();
+  int ep = epoll_create1(0);
+  std::vector<int> fds;
+  std::string req = "GET /events?topic=bench HTTP/1.1\r\nHost: b\r\n\r\n";
+  for (int i = 0; i < count; ++i) {
+    std::string src = "127.0." + std::to_string(1 + child) + "." + std::to_string(2 + i % 200);
+    int fd = connect_to(port, src);
+    if (fd < 0 || !send_all(fd, req)) {
+      fprintf(stderr, "child %d: connect %d failed: %s\n", child, i, strerror(errno));
+      _exit(2);
+    }
+    fcntl(fd, F_SETFL, O_NONBLOCK);
+    epoll_event ev{EPOLLIN, {.fd = fd}};
+    epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+    fds.push_back(fd);
+  }
+  std::vector<char> seen_ready(65536 * 4, 0);
+  int ready = 0;
+  std::vector<std::uint32_t> lat_us;
+  lat_us.reserve(1 << 20);
+  long events = 0;
+  char buf[65536];
+  epoll_event evs[512];
+  bool reported = false;
+  while (!g_stop && now_ns() < stop_at_ns) {
+    int n = epoll_wait(ep, evs, 512, 100);
+    std::int64_t t = now_ns();
+    for (int i = 0; i < n; ++i) {
+      int fd = evs[i].data.fd;
+      while (true) {
+        ssize_t r = recv(fd, buf, sizeof buf, 0);
+        if (r <= 0) break;
+        std::string_view v(buf, r);
+        if (!seen_ready[fd] && v.find("event: ready") != std::string_view::npos) {
+          seen_ready[fd] = 1;
+          ++ready;
+        }
+        // Each event's data carries its publish time: data: {...,"t":<ns>}
+        for (size_t p = v.find("\"t\":"); p != std::string_view::npos; p = v.find("\"t\":", p + 4)) {
+          std::int64_t sent = std::atoll(buf + p + 4);
+          lat_us.push_back(static_cast<std::uint32_t>(std::max<std::int64_t>(0, t - sent) / 1000));
+          ++events;
+        }
+      }
+    }
+    if (!reported && ready == count) {
+      (void)!write(report, "ready\n", 6);
+      reported = true;
+    }
+  }
+  std::string out = std::to_string(events) + "\n";
+  (void)!write(report, out.data(), out.size());
+  (void)!write(report, lat_us.data(), lat_us.size() * sizeof(std::uint32_t));
+  _exit(0);
+}
+
+struct Children {
+  std::vector<pid_t> pids;
+  std::vector<int> pipes;
+};
+
+Children spawn_subscribers(const Options& o, int port, std::int64_t stop_at_ns) {
+  Children c;
+  int remaining = o.streams, child = 0;
+  while (remaining > 0) {
+    int count = std::min(remaining, o.per_process);
+    int p[2];
+    if (pipe(p) != 0) exit(1);
+    pid_t pid = fork();
+    if (pid == 0) {
+      close(p[0]);
+      subscriber_child(port, count, child, p[1], stop_at_ns);
+    }
+    close(p[1]);
+    c.pids.push_back(pid);
+    c.pipes.push_back(p[0]);
+    remaining -= count;
+    ++child;
+  }
+  // Wait for every child's "ready" line.
+  for (int fd : c.pipes) {
+    char line[8];
+    if (read(fd, line, 6) != 6) {
+      fprintf(stderr, "a subscriber process failed before ready\n");
+      exit(1);
+    }
+  }
+  return c;
+}
+
+void collect(Children& c, long& events, std::vector<std::uint32_t>& lat) {
+  for (pid_t pid : c.pids) kill(pid, SIGTERM);
+  for (int fd : c.pipes) {
+    std::string data;
+    char buf[1 << 16];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof buf)) > 0) data.append(buf, n);
+    close(fd);
+    auto nl = data.find('\n');
+    if (nl == std::string::npos) continue;
+    events += std::stol(data.substr(0, nl));
+    size_t samples = (data.size() - nl - 1) / sizeof(std::uint32_t);
+    size_t old = lat.size();
+    lat.resize(old + samples);
+    memcpy(lat.data() + old, data.data() + nl + 1, samples * sizeof(std::uint32_t));
+  }
+  for (pid_t pid : c.pids) waitpid(pid, nullptr, 0);
+}
+
+double percentile(std::vector<std::uint32_t>& v, double q) {
+  if (v.empty()) return 0;
+  size_t k = std::min(v.size() - 1, static_cast<size_t>(q * (v.size() - 1)));
+  std::nth_element(v.begin(), v.begin() + k, v.end());
+  return v[k] / 1000.0;
+}
+
+// CPU per small write() to a loopback TCP socket whose reader keeps up.
+double bare_write_floor_us(long writes, size_t message_bytes) {
+  int sv[2];
+  int lfd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  listen(lfd, 1);
+  socklen_t len = sizeof a;
+  getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &len);
+  sv[0] = connect_to(ntohs(a.sin_port), "");
+  sv[1] = accept(lfd, nullptr, nullptr);
+  int one = 1;
+  setsockopt(sv[1], IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  pid_t reader = fork();
+  if (reader == 0) {
+    close(sv[1]);  // else this copy keeps the connection open and EOF never comes
+    close(lfd);
+    char buf[65536];
+    while (read(sv[0], buf, sizeof buf) > 0) {
+    }
+    _exit(0);
+  }
+  close(sv[0]);
+  std::string msg(message_bytes, 'x');
+  rusage before{}, after{};
+  getrusage(RUSAGE_SELF, &before);
+  for (long i = 0; i < writes; ++i) {
+    if (write(sv[1], msg.data(), msg.size()) <= 0) break;
+  }
+  getrusage(RUSAGE_SELF, &after);
+  close(sv[1]);
+  close(lfd);
+  waitpid(reader, nullptr, 0);
+  auto secs = [](const rusage& r) {
+    return r.ru_utime.tv_sec + r.ru_stime.tv_sec + (r.ru_utime.tv_usec + r.ru_stime.tv_usec) / 1e6;
+  };
+  return (secs(after) - secs(before)) * 1e6 / writes;
+}
+
+int run_idle(const Options& o) {
+  int port = o.port ? o.port : free_port();
+  pid_t daemon = start_daemon(o, port);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ProcStat before = read_proc(daemon);
+  auto t0 = now_ns();
+  Children c = spawn_subscribers(o, port, now_ns() + 600LL * 1000000000);
+  double open_s = (now_ns() - t0) / 1e9;
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  ProcStat after = read_proc(daemon);
+  long events = 0;
+  std::vector<std::uint32_t> lat;
+  collect(c, events, lat);
+  kill(daemon, SIGKILL);
+  waitpid(daemon, nullptr, 0);
+  double per_stream = (after.rss_kib - before.rss_kib) * 1024.0 / o.streams;
+  printf("idle streams:            %d (opened in %.2f s, %.0f/s)\n", o.streams, open_s,
+         o.streams / open_s);
+  printf("daemon RSS before/after: %ld KiB / %ld KiB\n", before.rss_kib, after.rss_kib);
+  printf("daemon memory per idle stream: %.0f bytes (%.2f KiB)\n", per_stream, per_stream / 1024);
+  return 0;
+}
+
+int run_fanout(const Options& o) {
+  int port = o.port ? o.port : free_port();
+  pid_t daemon = start_daemon(o, port);
+  auto stop_at = now_ns() + (o.seconds + 120LL) * 1000000000;
+  Children c = spawn_subscribers(o, port, stop_at);
+  int pub = connect_to(port, "");
+  int one = 1;
+  setsockopt(pub, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  ProcStat cpu0 = read_proc(daemon);
+  auto start = now_ns();
+  long published = 0;
+  std::string buf;
+  const std::int64_t interval = static_cast<std::int64_t>(1e9 / o.rate);
+  for (std::int64_t next = start; now_ns() - start < o.seconds * 1000000000LL; next += interval) {
+    while (now_ns() < next) std::this_thread::sleep_for(std::chrono::microseconds(200));
+    std::string body = "{\"topic\":\"bench\",\"type\":\"tick\",\"data\":{\"t\":" +
+                       std::to_string(now_ns()) + ",\"pad\":\"" + std::string(60, 'p') + "\"}}";
+    std::string req = "POST /publish HTTP/1.1\r\nHost: b\r\nContent-Type: application/json\r\n"
+                      "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+    if (!send_all(pub, req) || read_response(pub, buf) != 201) {
+      fprintf(stderr, "publish failed\n");
+      break;
+    }
+    ++published;
+  }
+  // Let the last events drain, then read the daemon's CPU.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  ProcStat cpu1 = read_proc(daemon);
+  double elapsed = (now_ns() - start) / 1e9;
+  long events = 0;
+  std::vector<std::uint32_t> lat;
+  collect(c, events, lat);
+  close(pub);
+  kill(daemon, SIGKILL);
+  waitpid(daemon, nullptr, 0);
+  double floor = bare_write_floor_us(o.writes, 120);
+  double cpu_us = (cpu1.cpu_seconds - cpu0.cpu_seconds) * 1e6 / std::max(1L, events);
+  long expected = published * o.streams;
+  printf("subscribers:             %d\n", o.streams);
+  printf("events published:        %ld at %.1f/s\n", published, o.rate);
+  printf("deliveries:              %ld of %ld expected (%.0f/s)\n", events, expected,
+         events / elapsed);
+  printf("latency publish->client: p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms\n",
+         percentile(lat, 0.5), percentile(lat, 0.99), percentile(lat, 0.999),
+         percentile(lat, 1.0));
+  printf("daemon CPU per delivery: %.2f us\n", cpu_us);
+  printf("bare write floor:        %.2f us per write of 120 bytes to loopback\n", floor);
+  printf("ratio daemon/floor:      %.2f\n", cpu_us / floor);
+  return events == expected ? 0 : 3;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  setvbuf(stdout, nullptr, _IOLBF, 0);
+  Options o;
+  if (argc < 2) {
+    fprintf(stderr,
+            "usage: %s idle|fanout|floor [--daemon PATH] [--port N] [--streams N] "
+            "[--per-process N] [--rate R] [--seconds S] [--writes N] [--threads N]\n",
+            argv[0]);
+    return 2;
+  }
+  o.mode = argv[1];
+  for (int i = 2; i + 1 < argc; i += 2) {
+    std::string k = argv[i], v = argv[i + 1];
+    if (k == "--daemon") o.daemon = v;
+    else if (k == "--port") o.port = std::stoi(v);
+    else if (k == "--streams") o.streams = std::stoi(v);
+    else if (k == "--per-process") o.per_process = std::stoi(v);
+    else if (k == "--rate") o.rate = std::stod(v);
+    else if (k == "--seconds") o.seconds = std::min(600, std::stoi(v));
+    else if (k == "--writes") o.writes = std::stol(v);
+    else if (k == "--threads") o.threads = std::stoi(v);
+    else {
+      fprintf(stderr, "unknown option %s\n", k.c_str());
+      return 2;
+    }
+  }
+  raise_nofile();
+  signal(SIGPIPE, SIG_IGN);
+  if (o.mode == "floor") {
+    printf("bare write floor: %.2f us per write of 120 bytes to loopback\n",
+           bare_write_floor_us(o.writes, 120));
+    return 0;
+  }
+  if (o.daemon.empty()) {
+    fprintf(stderr, "--daemon PATH is required\n");
+    return 2;
+  }
+  if (o.mode == "idle") return run_idle(o);
+  if (o.mode == "fanout") return run_fanout(o);
+  fprintf(stderr, "unknown mode %s\n", o.mode.c_str());
+  return 2;
+}
