@@ -6,12 +6,14 @@
 //   ssehub_bench idle   --daemon build/ssehub --streams 19000
 //   ssehub_bench fanout --daemon build/ssehub --streams 10000 --rate 10 --seconds 20
 //   ssehub_bench floor  --writes 200000
+//   ssehub_bench fanout ... --batch 20 --wrap "strace -f -c -o /tmp/sys.txt"
 //
 // idle:   holds N streams, reports daemon RSS per stream.
 // fanout: N subscribers of one topic, events published at RATE/s; reports
 //         deliveries/s, publish->delivery latency percentiles, daemon CPU per
 //         delivery, and the bare loopback write floor measured in the same run.
-// floor:  only the bare write floor: CPU per small write() to a loopback socket.
+// floor:  only the bare write floor: CPU per small write() to loopback sockets,
+//         to one socket and round robin over --streams sockets (at most 9000).
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -49,6 +51,8 @@ struct Options {
   int seconds = 20;
   long writes = 200000;
   int threads = 0;
+  int batch = 1;         // events per POST in fanout
+  std::string wrap;      // command prefix for the daemon, e.g. "strace -f -c -o FILE"
 };
 
 std::int64_t now_ns() {
@@ -155,8 +159,14 @@ pid_t start_daemon(const Options& o, int port) {
     setenv("SSEHUB_SERVER_LISTEN", listen.c_str(), 1);
     setenv("SSEHUB_LOG_LEVEL", "warn", 1);
     setenv("SSEHUB_STREAM_HEARTBEAT_MS", "600000", 1);
+    setenv("SSEHUB_SERVER_DRAIN_TIMEOUT_MS", "2000", 1);
     if (o.threads) setenv("SSEHUB_SERVER_THREADS", std::to_string(o.threads).c_str(), 1);
-    execl(o.daemon.c_str(), o.daemon.c_str(), nullptr);
+    if (!o.wrap.empty()) {
+      std::string cmd = "exec " + o.wrap + " " + o.daemon;
+      execl("/bin/sh", "sh", "-c", cmd.c_str(), nullptr);
+    } else {
+      execl(o.daemon.c_str(), o.daemon.c_str(), nullptr);
+    }
     _exit(127);
   }
   for (int i = 0; i < 500; ++i) {
@@ -306,39 +316,66 @@ double percentile(std::vector<std::uint32_t>& v, double q) {
   return v[k] / 1000.0;
 }
 
-// CPU per small write() to a loopback TCP socket whose reader keeps up.
-double bare_write_floor_us(long writes, size_t message_bytes) {
-  int sv[2];
+// CPU per small write() to loopback TCP sockets whose reader keeps up, written
+// round robin over `sockets` connections (1 = one hot socket; many = the kernel
+// state of each socket is cold, as in a real fan-out).
+double bare_write_floor_us(long writes, size_t message_bytes, int sockets) {
   int lfd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  listen(lfd, 1);
+  listen(lfd, 4096);
   socklen_t len = sizeof a;
   getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &len);
-  sv[0] = connect_to(ntohs(a.sin_port), "");
-  sv[1] = accept(lfd, nullptr, nullptr);
-  int one = 1;
-  setsockopt(sv[1], IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  int port = ntohs(a.sin_port);
+  int ready_pipe[2];
+  if (pipe(ready_pipe) != 0) return 0;
   pid_t reader = fork();
   if (reader == 0) {
-    close(sv[1]);  // else this copy keeps the connection open and EOF never comes
     close(lfd);
+    raise_nofile();
+    int ep = epoll_create1(0);
+    for (int i = 0; i < sockets; ++i) {
+      std::string src = "127.0.9." + std::to_string(2 + i % 200);
+      int fd = connect_to(port, src);
+      if (fd < 0) _exit(2);
+      epoll_event ev{EPOLLIN, {.fd = fd}};
+      epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+    }
+    (void)!write(ready_pipe[1], "r", 1);
     char buf[65536];
-    while (read(sv[0], buf, sizeof buf) > 0) {
+    epoll_event evs[512];
+    int open_count = sockets;
+    while (open_count > 0) {
+      int n = epoll_wait(ep, evs, 512, 1000);
+      for (int i = 0; i < n; ++i) {
+        ssize_t r = read(evs[i].data.fd, buf, sizeof buf);
+        if (r == 0) {
+          close(evs[i].data.fd);
+          --open_count;
+        }
+      }
     }
     _exit(0);
   }
-  close(sv[0]);
+  std::vector<int> fds;
+  for (int i = 0; i < sockets; ++i) {
+    int fd = accept(lfd, nullptr, nullptr);
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    fds.push_back(fd);
+  }
+  char c;
+  (void)!read(ready_pipe[0], &c, 1);
   std::string msg(message_bytes, 'x');
   rusage before{}, after{};
   getrusage(RUSAGE_SELF, &before);
   for (long i = 0; i < writes; ++i) {
-    if (write(sv[1], msg.data(), msg.size()) <= 0) break;
+    if (write(fds[i % sockets], msg.data(), msg.size()) <= 0) break;
   }
   getrusage(RUSAGE_SELF, &after);
-  close(sv[1]);
+  for (int fd : fds) close(fd);
   close(lfd);
   waitpid(reader, nullptr, 0);
   auto secs = [](const rusage& r) {
@@ -360,7 +397,7 @@ int run_idle(const Options& o) {
   long events = 0;
   std::vector<std::uint32_t> lat;
   collect(c, events, lat);
-  kill(daemon, SIGKILL);
+  kill(daemon, SIGTERM);  // a clean exit lets a --wrap tool (strace -c) report
   waitpid(daemon, nullptr, 0);
   double per_stream = (after.rss_kib - before.rss_kib) * 1024.0 / o.streams;
   printf("idle streams:            %d (opened in %.2f s, %.0f/s)\n", o.streams, open_s,
@@ -385,15 +422,19 @@ int run_fanout(const Options& o) {
   const std::int64_t interval = static_cast<std::int64_t>(1e9 / o.rate);
   for (std::int64_t next = start; now_ns() - start < o.seconds * 1000000000LL; next += interval) {
     while (now_ns() < next) std::this_thread::sleep_for(std::chrono::microseconds(200));
-    std::string body = "{\"topic\":\"bench\",\"type\":\"tick\",\"data\":{\"t\":" +
-                       std::to_string(now_ns()) + ",\"pad\":\"" + std::string(60, 'p') + "\"}}";
+    std::string body = "[";
+    for (int b = 0; b < o.batch; ++b) {
+      body += std::string(b ? "," : "") + "{\"topic\":\"bench\",\"type\":\"tick\",\"data\":{\"t\":" +
+              std::to_string(now_ns()) + ",\"pad\":\"" + std::string(60, 'p') + "\"}}";
+    }
+    body += "]";
     std::string req = "POST /publish HTTP/1.1\r\nHost: b\r\nContent-Type: application/json\r\n"
                       "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
     if (!send_all(pub, req) || read_response(pub, buf) != 201) {
       fprintf(stderr, "publish failed\n");
       break;
     }
-    ++published;
+    published += o.batch;
   }
   // Let the last events drain, then read the daemon's CPU.
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
@@ -403,21 +444,26 @@ int run_fanout(const Options& o) {
   std::vector<std::uint32_t> lat;
   collect(c, events, lat);
   close(pub);
-  kill(daemon, SIGKILL);
+  kill(daemon, SIGTERM);  // a clean exit lets a --wrap tool (strace -c) report
   waitpid(daemon, nullptr, 0);
-  double floor = bare_write_floor_us(o.writes, 120);
+  double floor1 = bare_write_floor_us(o.writes, 120, 1);
+  double floor = bare_write_floor_us(o.writes, 120, std::min(o.streams, 9000));
   double cpu_us = (cpu1.cpu_seconds - cpu0.cpu_seconds) * 1e6 / std::max(1L, events);
   long expected = published * o.streams;
   printf("subscribers:             %d\n", o.streams);
-  printf("events published:        %ld at %.1f/s\n", published, o.rate);
+  printf("events published:        %ld in requests of %d at %.1f requests/s\n", published, o.batch,
+         o.rate);
   printf("deliveries:              %ld of %ld expected (%.0f/s)\n", events, expected,
          events / elapsed);
   printf("latency publish->client: p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms\n",
          percentile(lat, 0.5), percentile(lat, 0.99), percentile(lat, 0.999),
          percentile(lat, 1.0));
   printf("daemon CPU per delivery: %.2f us\n", cpu_us);
-  printf("bare write floor:        %.2f us per write of 120 bytes to loopback\n", floor);
-  printf("ratio daemon/floor:      %.2f\n", cpu_us / floor);
+  printf("bare write floor:        %.2f us per 120-byte write, one socket\n", floor1);
+  printf("bare write floor:        %.2f us per 120-byte write, round robin over %d sockets\n",
+         floor, std::min(o.streams, 9000));
+  printf("daemon work per delivery above the %d-socket floor: %.2f us (ratio %.2f)\n",
+         std::min(o.streams, 9000), cpu_us - floor, cpu_us / floor);
   return events == expected ? 0 : 3;
 }
 
@@ -429,7 +475,8 @@ int main(int argc, char** argv) {
   if (argc < 2) {
     fprintf(stderr,
             "usage: %s idle|fanout|floor [--daemon PATH] [--port N] [--streams N] "
-            "[--per-process N] [--rate R] [--seconds S] [--writes N] [--threads N]\n",
+            "[--per-process N] [--rate R] [--seconds S] [--writes N] [--threads N] [--batch N] "
+            "[--wrap CMD]\n",
             argv[0]);
     return 2;
   }
@@ -444,6 +491,8 @@ int main(int argc, char** argv) {
     else if (k == "--seconds") o.seconds = std::min(600, std::stoi(v));
     else if (k == "--writes") o.writes = std::stol(v);
     else if (k == "--threads") o.threads = std::stoi(v);
+    else if (k == "--batch") o.batch = std::max(1, std::min(1000, std::stoi(v)));
+    else if (k == "--wrap") o.wrap = v;
     else {
       fprintf(stderr, "unknown option %s\n", k.c_str());
       return 2;
@@ -452,8 +501,11 @@ int main(int argc, char** argv) {
   raise_nofile();
   signal(SIGPIPE, SIG_IGN);
   if (o.mode == "floor") {
-    printf("bare write floor: %.2f us per write of 120 bytes to loopback\n",
-           bare_write_floor_us(o.writes, 120));
+    printf("bare write floor: %.2f us per 120-byte write, one socket\n",
+           bare_write_floor_us(o.writes, 120, 1));
+    int n = std::min(o.streams, 9000);
+    printf("bare write floor: %.2f us per 120-byte write, round robin over %d sockets\n",
+           bare_write_floor_us(o.writes, 120, n), n);
     return 0;
   }
   if (o.daemon.empty()) {

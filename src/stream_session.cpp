@@ -102,7 +102,7 @@ void StreamSession::on_replay(ReplayResult result, std::chrono::steady_clock::ti
         enqueue(std::make_shared<const std::string>(encode_event(ev.id, ev.type, ev.data)));
       }
       events_sent_ += d.events.size();
-      bump(worker_.counters().deliveries, d.events.size());
+      bump_owned(worker_.counters().deliveries, d.events.size());
       break;
     case ReplayDecision::Kind::truncated:
       spdlog::info("replay truncated conn={} reason={} requested={} resume={}", id_,
@@ -120,18 +120,23 @@ void StreamSession::on_replay(ReplayResult result, std::chrono::steady_clock::ti
   for (auto& f : handoff_.finish_replay(d.covered_through)) {
     enqueue(std::move(f.frame));
     ++events_sent_;
-    bump(worker_.counters().deliveries);
+    bump_owned(worker_.counters().deliveries);
   }
   flush();
 }
 
-void StreamSession::push_live(std::uint64_t seq, const std::shared_ptr<const std::string>& frame) {
+void StreamSession::push_live(std::uint64_t seq, const std::shared_ptr<const std::string>& frame,
+                              bool write_direct) {
   if (closed_ || close_after_flush_) return;
   switch (handoff_.offer(seq, frame)) {
     case ReplayHandoff::Offer::deliver:
       ++events_sent_;
-      bump(worker_.counters().deliveries);
-      enqueue(frame);
+      bump_owned(worker_.counters().deliveries);
+      if (write_direct && pending_.empty() && !waiting_writable_) {
+        write_frame_now(frame);
+      } else {
+        enqueue(frame);
+      }
       break;
     case ReplayHandoff::Offer::held:
     case ReplayHandoff::Offer::duplicate:
@@ -191,7 +196,7 @@ void StreamSession::write_now() {
     std::size_t written = socket_.write_some(std::span(buffers.data(), n), ec);
     if (ec == net::error::would_block || ec == net::error::try_again) break;
     if (ec) return close("write failed");
-    bump(worker_.counters().bytes_written, written);
+    bump_owned(worker_.counters().bytes_written, written);
     consume(written);
     if (written < requested) break;  // the socket buffer is full
   }
@@ -202,6 +207,22 @@ void StreamSession::write_now() {
     return;
   }
   if (close_after_flush_) close("draining");
+}
+
+// The common case of a stream with nothing queued: one send straight from the
+// shared frame; only what the socket does not take is queued.
+void StreamSession::write_frame_now(const std::shared_ptr<const std::string>& frame) {
+  error_code ec;
+  std::size_t written = socket_.write_some(net::buffer(*frame), ec);
+  if (ec && ec != net::error::would_block && ec != net::error::try_again) {
+    return close("write failed");
+  }
+  bump_owned(worker_.counters().bytes_written, written);
+  if (written == frame->size()) return;
+  pending_bytes_ += frame->size();
+  pending_.push_back(frame);
+  consume(written);
+  flush();
 }
 
 void StreamSession::consume(std::size_t bytes) {

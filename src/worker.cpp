@@ -116,6 +116,7 @@ void Worker::drain_inbox() {
 void Worker::deliver(const FanoutBatch& batch) {
   delivering_ = true;
   const EventBatch& events = *batch.events;
+  const bool single = events.size() == 1;
   for (std::size_t i = 0; i < events.size(); ++i) {
     auto it = topics_.find(events[i].topic);
     if (it == topics_.end()) continue;
@@ -124,7 +125,7 @@ void Worker::deliver(const FanoutBatch& batch) {
     auto& members = it->second->members;
     for (std::size_t m = members.size(); m-- > 0;) {
       if (m >= members.size()) continue;
-      members[m].session->push_live(events[i].seq, batch.frames[i]);
+      members[m].session->push_live(events[i].seq, batch.frames[i], single);
     }
   }
   finish_fanout();
@@ -160,7 +161,7 @@ void Worker::send_heartbeats() {
   for (StreamSession* s : snapshot) {
     if (s->worker_pos_ != SIZE_MAX) s->push_control(frame);
   }
-  bump(counters_.heartbeats, snapshot.size());
+  bump_owned(counters_.heartbeats, snapshot.size());
   finish_fanout();
 }
 

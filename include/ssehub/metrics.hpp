@@ -20,6 +20,11 @@ using Counter = std::atomic<std::uint64_t>;
 
 inline void bump(Counter& c, std::uint64_t n = 1) { c.fetch_add(n, std::memory_order_relaxed); }
 
+// For counters only one thread writes (WorkerCounters): no locked instruction.
+inline void bump_owned(Counter& c, std::uint64_t n = 1) {
+  c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+
 class Histogram {
  public:
   explicit Histogram(std::vector<double> bounds);
@@ -33,6 +38,7 @@ class Histogram {
   Counter count_{0};
 };
 
+// Written only by the owning worker thread (bump_owned); read by /metrics.
 struct alignas(64) WorkerCounters {
   Counter deliveries{0};
   Counter bytes_written{0};

@@ -34,7 +34,10 @@ class StreamSession : public std::enable_shared_from_this<StreamSession> {
   void start();
 
   // Worker thread only.
-  void push_live(std::uint64_t seq, const std::shared_ptr<const std::string>& frame);
+  // write_direct: the frame is the only one in its batch, so an idle stream may
+  // send it at once instead of queueing it for the batch's gathered write.
+  void push_live(std::uint64_t seq, const std::shared_ptr<const std::string>& frame,
+                 bool write_direct);
   void push_control(std::shared_ptr<const std::string> frame);
   void flush();
   void end_for_drain();
@@ -51,6 +54,7 @@ class StreamSession : public std::enable_shared_from_this<StreamSession> {
   void on_replay(ReplayResult result, std::chrono::steady_clock::time_point started);
   void enqueue(std::shared_ptr<const std::string> frame);
   void write_now();
+  void write_frame_now(const std::shared_ptr<const std::string>& frame);
   void consume(std::size_t bytes);
   void on_writable(error_code ec);
   void do_read_probe();
