@@ -6,6 +6,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ulimit -n "$(ulimit -Hn)" || true
 
+log_dir=$(mktemp -d)
+trap 'rm -rf "$log_dir"' EXIT
+# Totals over every runner, printed as the last line.
+sum_of() { # sum_of LOG REGEX: adds the last number of each matching line
+  { grep -E "$2" "$1" || true; } | awk '{s += $NF} END {print s + 0}'
+}
+passed=0
+failed=0
+
 js=0
 [[ -f clients/js/package.json ]] && js=1
 if ((js)); then scripts/install-deps.sh --js; else scripts/install-deps.sh; fi
@@ -13,17 +22,28 @@ if ((js)); then scripts/install-deps.sh --js; else scripts/install-deps.sh; fi
 echo "== build"
 scripts/build.sh build -DSSEHUB_BUILD_TESTS=ON
 echo "== tests"
-ctest --test-dir build --output-on-failure --no-tests=error
+ctest --test-dir build --output-on-failure --no-tests=error | tee "$log_dir/ctest.log"
 
 echo "== build with ASan + UBSan"
 scripts/build.sh build-asan -DSSEHUB_BUILD_TESTS=ON -DSSEHUB_SANITIZE=ON
 echo "== tests with ASan + UBSan"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
-  ctest --test-dir build-asan --output-on-failure --no-tests=error
+  ctest --test-dir build-asan --output-on-failure --no-tests=error | tee "$log_dir/ctest-asan.log"
 
 if ((js)); then
   echo "== JS client"
   (cd clients/js && npm ci --no-audit --no-fund --loglevel=error &&
-    SSEHUB_BIN="$PWD/../../build/ssehub" npm test)
+    SSEHUB_BIN="$PWD/../../build/ssehub" npm test) | tee "$log_dir/js.log"
+fi
+for f in "$log_dir"/ctest*.log; do
+  total=$(sum_of "$f" 'tests failed out of [0-9]+$')
+  bad=$(grep -Eo '[0-9]+ tests failed out of' "$f" | awk '{s += $1} END {print s + 0}')
+  passed=$((passed + total - bad))
+  failed=$((failed + bad))
+done
+if ((js)); then
+  passed=$((passed + $(sum_of "$log_dir/js.log" '^# pass [0-9]+$')))
+  failed=$((failed + $(sum_of "$log_dir/js.log" '^# fail [0-9]+$')))
 fi
 echo "== all tests passed"
+echo "${passed} passed, ${failed} failed"
