@@ -152,6 +152,7 @@ ProcStat read_proc(pid_t pid) {
 pid_t start_daemon(const Options& o, int port) {
   pid_t pid = fork();
   if (pid == 0) {
+    setpgid(0, 0);  // the daemon (and a --wrap tool) form one group, stopped together
     int null = open("/dev/null", O_WRONLY);
     dup2(null, 1);
     dup2(null, 2);
@@ -179,6 +180,13 @@ pid_t start_daemon(const Options& o, int port) {
   }
   fprintf(stderr, "daemon did not start\n");
   exit(1);
+}
+
+// SIGTERM to the daemon's process group: the daemon drains and exits 0, and a
+// --wrap tool such as strace -c writes its report when its tracee is gone.
+void stop_daemon(pid_t daemon) {
+  kill(-daemon, SIGTERM);
+  waitpid(daemon, nullptr, 0);
 }
 
 int free_port() {
@@ -397,8 +405,7 @@ int run_idle(const Options& o) {
   long events = 0;
   std::vector<std::uint32_t> lat;
   collect(c, events, lat);
-  kill(daemon, SIGTERM);  // a clean exit lets a --wrap tool (strace -c) report
-  waitpid(daemon, nullptr, 0);
+  stop_daemon(daemon);
   double per_stream = (after.rss_kib - before.rss_kib) * 1024.0 / o.streams;
   printf("idle streams:            %d (opened in %.2f s, %.0f/s)\n", o.streams, open_s,
          o.streams / open_s);
@@ -444,8 +451,7 @@ int run_fanout(const Options& o) {
   std::vector<std::uint32_t> lat;
   collect(c, events, lat);
   close(pub);
-  kill(daemon, SIGTERM);  // a clean exit lets a --wrap tool (strace -c) report
-  waitpid(daemon, nullptr, 0);
+  stop_daemon(daemon);
   double floor1 = bare_write_floor_us(o.writes, 120, 1);
   double floor = bare_write_floor_us(o.writes, 120, std::min(o.streams, 9000));
   double cpu_us = (cpu1.cpu_seconds - cpu0.cpu_seconds) * 1e6 / std::max(1L, events);

@@ -12,11 +12,13 @@ namespace ssehub {
 namespace {
 
 ApiError error(unsigned status, std::string code, std::string detail) {
-  return ApiError{status, std::move(code), std::move(detail)};
+  return ApiError{status, std::move(code), std::move(detail), {}};
 }
 
 ApiError method_not_allowed(std::string_view allowed) {
-  return error(405, "method_not_allowed", "use " + std::string(allowed));
+  ApiError e = error(405, "method_not_allowed", "use " + std::string(allowed));
+  e.allow = allowed;
+  return e;
 }
 
 // Adds "Name: value\r\n" lines, as produced by ServerContext::cors_headers.
@@ -232,7 +234,7 @@ void HttpSession::send_error(const ApiError& e, bool keep_alive) {
   Response res{static_cast<http::status>(e.status), 11};
   res.set(http::field::content_type, "application/json");
   if (e.status == 503) res.set(http::field::retry_after, "5");
-  if (e.status == 405) res.set(http::field::allow, e.detail.substr(4));
+  if (!e.allow.empty()) res.set(http::field::allow, e.allow);
   res.body() = error_body(e);
   res.keep_alive(keep_alive);
   send(std::move(res));

@@ -39,7 +39,7 @@ std::optional<std::string> percent_decode(std::string_view in, bool plus_is_spac
 }
 
 ApiError bad(std::string code, std::string detail) {
-  return ApiError{400, std::move(code), std::move(detail)};
+  return ApiError{400, std::move(code), std::move(detail), {}};
 }
 
 }  // namespace
@@ -59,7 +59,8 @@ std::optional<std::string_view> Target::param(std::string_view name) const {
 std::variant<Target, ApiError> parse_target(std::string_view target) {
   if (target.size() > kMaxTargetBytes) {
     return ApiError{414, "uri_too_long",
-                    "request target is longer than " + std::to_string(kMaxTargetBytes) + " bytes"};
+                    "request target is longer than " + std::to_string(kMaxTargetBytes) + " bytes",
+                    {}};
   }
   if (target.empty() || target.front() != '/') {
     return bad("bad_target", "request target must start with '/'");
@@ -168,7 +169,8 @@ std::variant<std::vector<NewEvent>, ApiError> parse_publish_body(std::string_vie
       if (doc.empty()) return bad("empty_batch", "the event array is empty");
       if (doc.size() > kMaxPublishBatch) {
         return ApiError{413, "batch_too_large",
-                        "at most " + std::to_string(kMaxPublishBatch) + " events per request"};
+                        "at most " + std::to_string(kMaxPublishBatch) + " events per request",
+                        {}};
       }
       out.reserve(doc.size());
       for (std::size_t i = 0; i < doc.size(); ++i) {

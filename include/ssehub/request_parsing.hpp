@@ -19,6 +19,7 @@ struct ApiError {
   unsigned status = 400;
   std::string code;    // e.g. "bad_topic"
   std::string detail;  // human-readable, never echoes a token
+  std::string allow;   // 405: the methods the endpoint takes (the Allow header)
 };
 
 // `{"error":"<code>","detail":"<text>"}`

@@ -111,7 +111,7 @@ TEST(ContentType, JsonWithParameters) {
 }
 
 TEST(ErrorBody, IsJsonWithCodeAndDetail) {
-  auto j = nlohmann::json::parse(error_body({400, "bad_topic", "topic is empty"}));
+  auto j = nlohmann::json::parse(error_body({400, "bad_topic", "topic is empty", {}}));
   EXPECT_EQ(j["error"], "bad_topic");
   EXPECT_EQ(j["detail"], "topic is empty");
 }
