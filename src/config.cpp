@@ -222,7 +222,7 @@ void apply_json(Config& config, const std::string& json_text) {
   json doc;
   try {
     doc = json::parse(json_text, nullptr, true, /*ignore_comments=*/true);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
     throw ConfigError("", std::string("config file is not valid JSON: ") + e.what());
   }
   if (!doc.is_object()) throw ConfigError("", "config file must hold a JSON object");
@@ -255,7 +255,12 @@ void apply_environment(Config& config, const Environment& env) {
     std::string section = rest.substr(0, us);
     std::transform(section.begin(), section.end(), section.begin(),
                    [](unsigned char c) { return std::tolower(c); });
-    if (us != std::string::npos && known_section(section)) {
+    // Kubernetes injects <SERVICE>_SERVICE_HOST/_PORT and <SERVICE>_PORT* for
+    // every Service; a Service named ssehub-server must not stop start-up.
+    bool service_link = name.find("_SERVICE_HOST") != std::string::npos ||
+                        name.find("_SERVICE_PORT") != std::string::npos ||
+                        name.find("_PORT") != std::string::npos;
+    if (us != std::string::npos && known_section(section) && !service_link) {
       throw ConfigError(name, "unknown configuration key");
     }
   }

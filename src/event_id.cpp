@@ -49,7 +49,10 @@ LastEventId resolve_last_event_id(std::optional<std::string_view> header,
   }
   LastEventId out;
   if (!chosen) return out;
-  out.raw = std::string(chosen->substr(0, LastEventId::kMaxEchoedChars));
+  for (char c : chosen->substr(0, LastEventId::kMaxEchoedChars)) {
+    // Echoed in logs and in replay-truncated: no control characters.
+    out.raw.push_back(static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? '?' : c);
+  }
   if (auto id = parse_event_id(*chosen)) {
     out.kind = LastEventId::Kind::id;
     out.id = std::move(*id);

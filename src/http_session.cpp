@@ -39,7 +39,20 @@ void add_header_lines(Message& m, std::string_view lines) {
   }
 }
 
+std::optional<std::string_view> header(const http::request<http::string_body>& req,
+                                      http::field f) {
+  auto it = req.find(f);
+  if (it == req.end()) return std::nullopt;
+  return std::string_view(it->value().data(), it->value().size());
+}
+
 }  // namespace
+
+std::variant<Principal, ApiError> HttpSession::authenticate(const Request& req,
+                                                            const Target& target) const {
+  return ctx_.authenticate(extract_token(header(req, http::field::authorization), target,
+                                         header(req, http::field::cookie)));
+}
 
 HttpSession::HttpSession(tcp::socket socket, Worker& worker, ConnectionSlot slot,
                          bool over_capacity)
@@ -105,12 +118,6 @@ void HttpSession::handle(Request req) {
   const auto method = req.method();
   const bool keep = req.keep_alive();
 
-  if (over_capacity_) {
-    bump(ctx_.metrics.capacity_rejections);
-    return send_error(error(503, "at_capacity", "server.max_connections reached; retry later"),
-                      false);
-  }
-
   if (method == http::verb::options && (target.path == "/events" || target.path == "/publish")) {
     std::string cors = cors_for(req);
     if (cors.empty()) {
@@ -127,18 +134,24 @@ void HttpSession::handle(Request req) {
     return send(std::move(res));
   }
 
+  // At capacity, probes and scrapes are still answered; streams and publishes are not.
+  if (over_capacity_ && (target.path == "/events" || target.path == "/publish")) {
+    bump(ctx_.metrics.capacity_rejections);
+    return send_error(error(503, "at_capacity", "server.max_connections reached; retry later"),
+                      false);
+  }
   if (target.path == "/events") {
     if (method != http::verb::get) return send_error(method_not_allowed("GET"), keep);
     return handle_events(req, target);
   }
   if (target.path == "/publish") {
     if (method != http::verb::post) return send_error(method_not_allowed("POST"), keep);
-    return handle_publish(req);
+    return handle_publish(req, target);
   }
   if (target.path == "/health/live" || target.path == "/health/ready" || target.path == "/health" ||
       target.path == "/metrics") {
     if (method != http::verb::get && method != http::verb::head) {
-      return send_error(method_not_allowed("GET"), keep);
+      return send_error(method_not_allowed("GET, HEAD"), keep);
     }
     Response res{http::status::ok, req.version()};
     if (target.path == "/metrics") {
@@ -156,8 +169,11 @@ void HttpSession::handle(Request req) {
     res.set(http::field::cache_control, "no-store");
     res.keep_alive(keep);
     if (method == http::verb::head) {
-      res.content_length(res.body().size());
+      res.prepare_payload();
+      auto length = res.body().size();
       res.body().clear();
+      res.content_length(length);
+      return send(std::move(res), /*prepared=*/true);
     }
     return send(std::move(res));
   }
@@ -174,17 +190,34 @@ void HttpSession::handle_events(const Request& req, const Target& target) {
   if (it != req.end()) header_id = std::string_view(it->value().data(), it->value().size());
   auto parsed = parse_events_request(target, header_id, ctx_.config.stream.max_topics);
   if (auto* e = std::get_if<ApiError>(&parsed)) return send_error(*e, req.keep_alive());
+  auto& request = std::get<EventsRequest>(parsed);
+  auto auth = authenticate(req, target);
+  if (auto* e = std::get_if<ApiError>(&auth)) return send_error(*e, req.keep_alive());
+  auto& who = std::get<Principal>(auth);
+  if (auto denied = who.denied_subscribe(request.topics)) {
+    return send_error(error(403, "forbidden", "the token may not subscribe to topic " + *denied),
+                      req.keep_alive());
+  }
+  if (!who.subject.empty() && !ctx_.acquire_subject(who.subject)) {
+    spdlog::warn("subject at stream.max_connections_per_subject ({})",
+                 ctx_.config.stream.max_connections_per_subject);
+    return send_error(error(429, "too_many_streams",
+                            "this subject has stream.max_connections_per_subject streams open"),
+                      false);
+  }
   // The connection now belongs to the stream; the request deadline no longer applies.
   stream_.expires_never();
   auto session = std::make_shared<StreamSession>(stream_.release_socket(), worker_,
-                                                 std::move(std::get<EventsRequest>(parsed)),
-                                                 std::move(slot_), cors_for(req));
+                                                 std::move(request), std::move(slot_),
+                                                 cors_for(req), who.subject, who.expires_at);
   session->start();
 }
 
-void HttpSession::handle_publish(const Request& req) {
+void HttpSession::handle_publish(const Request& req, const Target& target) {
   bump(ctx_.metrics.publish_requests);
   const bool keep = req.keep_alive();
+  auto auth = authenticate(req, target);
+  if (auto* e = std::get_if<ApiError>(&auth)) return send_error(*e, keep);
   auto ct = req.find(http::field::content_type);
   if (ct == req.end() ||
       !is_json_content_type(std::string_view(ct->value().data(), ct->value().size()))) {
@@ -194,6 +227,23 @@ void HttpSession::handle_publish(const Request& req) {
   auto parsed = parse_publish_body(req.body());
   if (auto* e = std::get_if<ApiError>(&parsed)) return send_error(*e, keep);
   auto events = std::move(std::get<std::vector<NewEvent>>(parsed));
+  std::vector<std::string> topics;
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    // A frame larger than a stream's queue could never be delivered.
+    const auto& ev = events[i];
+    std::size_t frame_bytes = ev.data.size() + ev.type.size() + 64;
+    if (frame_bytes > ctx_.config.stream.queue_limit_bytes) {
+      return send_error(error(413, "event_too_large",
+                              "event " + std::to_string(i) + " is larger than " +
+                                  "stream.queue_limit_bytes (" +
+                                  std::to_string(ctx_.config.stream.queue_limit_bytes) + ")"),
+                        keep);
+    }
+    topics.push_back(ev.topic);
+  }
+  if (auto denied = std::get<Principal>(auth).denied_publish(topics)) {
+    return send_error(error(403, "forbidden", "the token may not publish to topic " + *denied), keep);
+  }
   const std::size_t count = events.size();
   const unsigned version = req.version();
   auto self = shared_from_this();
@@ -234,15 +284,16 @@ void HttpSession::send_error(const ApiError& e, bool keep_alive) {
   Response res{static_cast<http::status>(e.status), 11};
   res.set(http::field::content_type, "application/json");
   if (e.status == 503) res.set(http::field::retry_after, "5");
+  if (e.status == 401) res.set(http::field::www_authenticate, "Bearer");
   if (!e.allow.empty()) res.set(http::field::allow, e.allow);
   res.body() = error_body(e);
   res.keep_alive(keep_alive);
   send(std::move(res));
 }
 
-void HttpSession::send(Response res) {
+void HttpSession::send(Response res, bool prepared) {
   if (!origin_.empty()) add_header_lines(res, ctx_.cors_headers(origin_));
-  res.prepare_payload();
+  if (!prepared) res.prepare_payload();
   response_ = std::make_shared<Response>(std::move(res));
   const bool close = !response_->keep_alive();
   stream_.expires_after(kRequestReadTimeout);
@@ -262,9 +313,12 @@ void HttpSession::on_write(bool close, error_code ec, std::size_t) {
 // Half-close, then read and discard what the client still sends (bounded in time)
 // so that closing does not reset the connection before it has read our response.
 void HttpSession::do_close() {
-  error_code ignored;
-  stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-  stream_.expires_after(std::chrono::seconds(2));
+  if (!closing_) {
+    closing_ = true;
+    error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.expires_after(std::chrono::seconds(2));  // one deadline for the whole linger
+  }
   buffer_.clear();
   stream_.async_read_some(buffer_.prepare(4096),
                           [self = shared_from_this()](error_code ec, std::size_t) {

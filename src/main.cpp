@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "ssehub/config.hpp"
+#include "ssehub/dev_token.hpp"
 #include "ssehub/logging.hpp"
 #include "ssehub/server.hpp"
 
@@ -13,6 +14,14 @@ int main(int argc, char** argv) {
   bool show_version = false;
   app.add_option("-c,--config", config_path, "JSON configuration file");
   app.add_flag("-v,--version", show_version, "print the version and exit");
+  // `ssehub token`: a dev token signed with the configured HS256 secret.
+  auto* token = app.add_subcommand("token", "print an HS256 token signed with auth.jwt_secret");
+  std::string sub, ttl = "1h";
+  std::vector<std::string> subscribe, publish;
+  token->add_option("--sub", sub, "subject (sub claim)")->required();
+  token->add_option("--subscribe", subscribe, "topic pattern it may subscribe to (repeatable)");
+  token->add_option("--publish", publish, "topic pattern it may publish to (repeatable)");
+  token->add_option("--ttl", ttl, "lifetime: 90s, 30m, 1h, 2d (default 1h)");
   app.footer("Configuration keys (JSON file section.key; every key also from the environment):\n" +
              ssehub::describe_keys());
   CLI11_PARSE(app, argc, argv);
@@ -22,6 +31,9 @@ int main(int argc, char** argv) {
   }
   try {
     ssehub::Config config = ssehub::load_config(config_path, ssehub::process_environment());
+    if (*token) {
+      return ssehub::print_dev_token(config.auth, sub, subscribe, publish, ttl) ? 0 : 2;
+    }
     ssehub::setup_logging(config.log);
     ssehub::Server server(std::move(config));
     return server.run();

@@ -56,13 +56,23 @@ ReplayDecision decide_replay(const LastEventId& requested, ReplaySnapshot snapsh
   return d;
 }
 
-ReplayDecision replay_failed(const LastEventId& requested, FailureReason reason) {
+ReplayDecision replay_failed(const LastEventId& requested, FailureReason reason,
+                             std::string_view store_epoch) {
   ReplayDecision d;
   d.kind = ReplayDecision::Kind::failed;
   d.failure = reason;
-  // Nothing was settled: every live event buffered meanwhile is delivered.
-  (void)requested;
-  d.covered_through = 0;
+  // The client already has everything up to its own id (when that id is of this
+  // store); live events held meanwhile are released after it.
+  bool same_store = requested.kind == LastEventId::Kind::id && !store_epoch.empty() &&
+                    requested.id.epoch == store_epoch;
+  d.covered_through = same_store ? requested.id.seq : 0;
+  return d;
+}
+
+ReplayDecision truncate_for_size(ReplayDecision d) {
+  d.kind = ReplayDecision::Kind::truncated;
+  d.truncation = TruncationReason::limit;
+  d.events.clear();
   return d;
 }
 

@@ -44,6 +44,14 @@ ApiError bad(std::string code, std::string detail) {
 
 }  // namespace
 
+std::string printable(std::string_view text, std::size_t max) {
+  std::string out;
+  for (char c : text.substr(0, max)) {
+    out.push_back(static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? '?' : c);
+  }
+  return out;
+}
+
 std::string error_body(const ApiError& e) {
   json body = {{"error", e.code}, {"detail", e.detail}};
   return body.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -107,7 +115,7 @@ std::variant<EventsRequest, ApiError> parse_events_request(
     } else if (k == "access_token") {
       // Read by authentication; never echoed or logged.
     } else {
-      return bad("unknown_parameter", "unknown query parameter \"" + k.substr(0, 64) + "\"");
+      return bad("unknown_parameter", "unknown query parameter \"" + printable(k, 64) + "\"");
     }
   }
   if (out.topics.empty()) return bad("missing_topic", "at least one topic parameter is required");
@@ -122,7 +130,7 @@ std::variant<NewEvent, ApiError> parse_one_event(const json& j, std::size_t inde
   if (!j.is_object()) return bad("bad_event", where + "must be an object with topic, type, data");
   for (auto& [key, _] : j.items()) {
     if (key != "topic" && key != "type" && key != "data") {
-      return bad("bad_event", where + "unknown field \"" + key.substr(0, 64) + "\"");
+      return bad("bad_event", where + "unknown field \"" + printable(key, 64) + "\"");
     }
   }
   NewEvent ev;
@@ -158,8 +166,15 @@ std::variant<NewEvent, ApiError> parse_one_event(const json& j, std::size_t inde
 
 std::variant<std::vector<NewEvent>, ApiError> parse_publish_body(std::string_view body) {
   json doc;
+  struct TooDeep {};
   try {
-    doc = json::parse(body);
+    // Serializing deeply nested data recurses; refuse it while parsing.
+    doc = json::parse(body, [](int depth, json::parse_event_t, json&) {
+      if (depth > static_cast<int>(kMaxJsonDepth)) throw TooDeep{};
+      return true;
+    });
+  } catch (const TooDeep&) {
+    return bad("bad_json", "body nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
   } catch (const json::exception& e) {
     return bad("bad_json", std::string("body is not valid JSON: ") + e.what());
   }
@@ -187,6 +202,33 @@ std::variant<std::vector<NewEvent>, ApiError> parse_publish_body(std::string_vie
     return bad("bad_json", std::string("body is not valid JSON: ") + e.what());
   }
   return out;
+}
+
+std::optional<std::string> extract_token(std::optional<std::string_view> authorization,
+                                         const Target& target,
+                                         std::optional<std::string_view> cookie_header) {
+  if (authorization) {
+    std::string_view a = *authorization;
+    if (a.size() > 7 && (a.substr(0, 7) == "Bearer " || a.substr(0, 7) == "bearer ")) {
+      a.remove_prefix(7);
+      while (!a.empty() && a.front() == ' ') a.remove_prefix(1);
+      if (!a.empty()) return std::string(a);
+    }
+  }
+  if (auto q = target.param("access_token"); q && !q->empty()) return std::string(*q);
+  if (cookie_header) {
+    std::string_view c = *cookie_header;
+    while (!c.empty()) {
+      auto semi = c.find(';');
+      std::string_view pair = c.substr(0, semi);
+      c = semi == std::string_view::npos ? std::string_view{} : c.substr(semi + 1);
+      while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+      if (pair.substr(0, 13) == "ssehub_token=" && pair.size() > 13) {
+        return std::string(pair.substr(13));
+      }
+    }
+  }
+  return std::nullopt;
 }
 
 bool is_json_content_type(std::string_view ct) {

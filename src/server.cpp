@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <fstream>
+#include <sstream>
 
 #include "ssehub/local_bus.hpp"
 #include "ssehub/memory_store.hpp"
@@ -27,6 +29,27 @@ tcp::endpoint resolve_listen(const ListenAddress& a) {
   auto addr = net::ip::make_address(host, ec);
   if (ec) throw ConfigError("server.listen", "\"" + a.host + "\" is not an IP address");
   return tcp::endpoint(addr, a.port);
+}
+
+JwtVerifier make_verifier(const AuthConfig& a) {
+  try {
+    JwtVerifier v = [&] {
+      if (!a.jwt_public_key_file.empty()) {
+        std::ifstream in(a.jwt_public_key_file);
+        if (!in) throw std::runtime_error("cannot read " + a.jwt_public_key_file);
+        std::stringstream pem;
+        pem << in.rdbuf();
+        return JwtVerifier::with_public_key_pem(pem.str());
+      }
+      return JwtVerifier::with_secret(a.jwt_secret);
+    }();
+    if (!a.issuer.empty()) v.issuer(a.issuer);
+    if (!a.audience.empty()) v.audience(a.audience);
+    return v;
+  } catch (const std::runtime_error& e) {
+    throw ConfigError(a.jwt_public_key_file.empty() ? "auth.jwt_secret" : "auth.jwt_public_key_file",
+                      e.what());
+  }
 }
 
 }  // namespace
@@ -52,9 +75,7 @@ Server::Server(Config config) : signals_(control_), drain_timer_(control_) {
   if (c.bus.kind != "local") {
     throw ConfigError("bus.kind", "\"" + c.bus.kind + "\" is not available in this build");
   }
-  if (c.auth.mode != "none") {
-    throw ConfigError("auth.mode", "\"" + c.auth.mode + "\" is not available in this build");
-  }
+  if (c.auth.mode == "jwt") ctx_.verifier = make_verifier(c.auth);
   ctx_.store = std::make_unique<MemoryStore>(c.store.memory_capacity);
   ctx_.bus = std::make_unique<LocalBus>();
   hub_ = std::make_unique<Hub>(*ctx_.bus);
@@ -65,8 +86,13 @@ Server::~Server() {
   for (auto& t : threads_) {
     if (t.joinable()) t.join();
   }
+  // Threads of the bus and store may still call into the hub or post to workers:
+  // stop them first, then destroy the streams while the store and bus exist.
+  ctx_.bus->stop();
+  ctx_.store->stop();
+  hub_->set_workers({});
   listener_.reset();
-  workers_.clear();  // destroys the streams while the store and bus still exist
+  workers_.clear();
 }
 
 int Server::run() {

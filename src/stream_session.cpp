@@ -28,18 +28,23 @@ std::string join(const std::vector<std::string>& items) {
 }  // namespace
 
 StreamSession::StreamSession(tcp::socket socket, Worker& worker, EventsRequest request,
-                             ConnectionSlot slot, std::string extra_headers)
+                             ConnectionSlot slot, std::string extra_headers, std::string subject,
+                             std::int64_t expires_at)
     : socket_(std::move(socket)),
       worker_(worker),
       ctx_(worker.context()),
       request_(std::move(request)),
       slot_(std::move(slot)),
       extra_headers_(std::move(extra_headers)),
+      subject_(std::move(subject)),
+      expires_at_(expires_at),
       id_(random_token(12)),
       opened_(std::chrono::steady_clock::now()),
+      last_progress_(opened_),
       handoff_(ctx_.config.stream.queue_limit_bytes) {}
 
 StreamSession::~StreamSession() {
+  if (!subject_.empty()) ctx_.release_subject(subject_);
   if (!worker_.shutting_down()) unregister();
 }
 
@@ -88,19 +93,33 @@ void StreamSession::start_replay() {
 }
 
 void StreamSession::on_replay(ReplayResult result, std::chrono::steady_clock::time_point started) {
-  if (closed_) return;
+  if (closed_ || close_after_flush_) return;
   ctx_.metrics.replay_seconds.observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   const std::size_t limit = ctx_.config.replay.limit;
-  ReplayDecision d = result.ok
-                         ? decide_replay(request_.last_event_id, std::move(result.snapshot), limit)
-                         : replay_failed(request_.last_event_id, result.failure);
+  ReplayDecision d =
+      result.ok ? decide_replay(request_.last_event_id, std::move(result.snapshot), limit)
+                : replay_failed(request_.last_event_id, result.failure, result.epoch);
+  std::vector<std::shared_ptr<const std::string>> frames;
+  if (d.kind == ReplayDecision::Kind::deliver) {
+    std::size_t bytes = 0;
+    for (const Event& ev : d.events) {
+      frames.push_back(std::make_shared<const std::string>(encode_event(ev.id, ev.type, ev.data)));
+      bytes += frames.back()->size();
+    }
+    // A replay must fit in the stream's queue; one that does not is signalled
+    // like one past the limit, so the client re-hydrates instead of looping.
+    if (bytes > ctx_.config.stream.queue_limit_bytes / 2) {
+      frames.clear();
+      d = truncate_for_size(std::move(d));
+    }
+  }
   ctx_.metrics.count_replay(d);
+  // Everything below leaves in one gathered write (flush() at the end).
+  flush_scheduled_ = true;
   switch (d.kind) {
     case ReplayDecision::Kind::deliver:
-      for (const Event& ev : d.events) {
-        enqueue(std::make_shared<const std::string>(encode_event(ev.id, ev.type, ev.data)));
-      }
+      for (auto& f : frames) enqueue(std::move(f));
       events_sent_ += d.events.size();
       bump_owned(worker_.counters().deliveries, d.events.size());
       break;
@@ -227,11 +246,12 @@ void StreamSession::write_frame_now(const std::shared_ptr<const std::string>& fr
 
 void StreamSession::consume(std::size_t bytes) {
   pending_bytes_ -= bytes;
+  last_progress_ = std::chrono::steady_clock::now();
   while (bytes > 0) {
     std::size_t left = pending_[pending_head_]->size() - head_offset_;
     if (bytes < left) {
       head_offset_ += bytes;
-      return;
+      break;
     }
     bytes -= left;
     pending_[pending_head_++].reset();
@@ -245,6 +265,11 @@ void StreamSession::consume(std::size_t bytes) {
     pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(pending_head_));
     pending_head_ = 0;
   }
+}
+
+bool StreamSession::stalled(std::chrono::steady_clock::time_point now,
+                            std::chrono::milliseconds limit) const {
+  return waiting_writable_ && now - last_progress_ > limit;
 }
 
 void StreamSession::on_writable(error_code ec) {
@@ -268,10 +293,23 @@ void StreamSession::on_read_probe(error_code ec) {
 }
 
 void StreamSession::end_for_drain() {
+  end_after(std::make_shared<const std::string>(encode_retry(jittered_retry(ctx_.config.stream))),
+            "draining");
+}
+
+// The client reconnects with a fresh token instead of holding access past exp.
+void StreamSession::end_for_expiry() {
+  nlohmann::json data = {{"exp", expires_at_}};
+  end_after(std::make_shared<const std::string>(encode_event("", "token-expired", data.dump())),
+            "token expired");
+}
+
+void StreamSession::end_after(std::shared_ptr<const std::string> frame, std::string_view reason) {
   if (closed_ || close_after_flush_) return;
   unregister();
-  enqueue(std::make_shared<const std::string>(encode_retry(jittered_retry(ctx_.config.stream))));
+  enqueue(std::move(frame));
   close_after_flush_ = true;
+  end_reason_ = reason;
   flush();
 }
 

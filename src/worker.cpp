@@ -15,7 +15,8 @@ Worker::Worker(std::size_t index, ServerContext& ctx, Hub& hub)
       hub_(hub),
       work_(net::make_work_guard(ioc_)),
       heartbeat_timer_(ioc_),
-      drain_timer_(ioc_) {}
+      drain_timer_(ioc_),
+      expiry_timer_(ioc_) {}
 
 Worker::~Worker() {
   shutting_down_ = true;
@@ -23,7 +24,10 @@ Worker::~Worker() {
 }
 
 void Worker::run() {
-  net::post(ioc_, [this] { arm_heartbeat(); });
+  net::post(ioc_, [this] {
+    arm_heartbeat();
+    if (ctx_.verifier) arm_expiry_check();
+  });
   ioc_.run();
 }
 
@@ -31,6 +35,7 @@ void Worker::stop() {
   net::post(ioc_, [this] {
     heartbeat_timer_.cancel();
     drain_timer_.cancel();
+    expiry_timer_.cancel();
     work_.reset();
     ioc_.stop();
   });
@@ -157,12 +162,39 @@ void Worker::send_heartbeats() {
       encode_event("", "heartbeat", nlohmann::json{{"ts", now_ms}}.dump()));
   // Iterate over a copy: a push may close a stream and shrink sessions_.
   std::vector<StreamSession*> snapshot = sessions_;
+  // A client that stays connected but reads nothing for four heartbeat intervals
+  // is let go: its socket has been full, with no progress, all that time.
+  const auto now = std::chrono::steady_clock::now();
+  const auto stall_limit = std::chrono::milliseconds(4 * ctx_.config.stream.heartbeat_ms);
   delivering_ = true;
   for (StreamSession* s : snapshot) {
-    if (s->worker_pos_ != SIZE_MAX) s->push_control(frame);
+    if (s->worker_pos_ == SIZE_MAX) continue;
+    if (s->stalled(now, stall_limit)) {
+      bump(ctx_.metrics.slow_consumer_disconnects);
+      s->close("stalled reader");
+      continue;
+    }
+    s->push_control(frame);
   }
   bump_owned(counters_.heartbeats, snapshot.size());
   finish_fanout();
+}
+
+// Four times a second: streams whose token has expired end with `token-expired`.
+void Worker::arm_expiry_check() {
+  expiry_timer_.expires_after(std::chrono::milliseconds(250));
+  expiry_timer_.async_wait([this](error_code ec) {
+    if (ec) return;
+    auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+    std::vector<StreamSession*> expired;
+    for (StreamSession* s : sessions_) {
+      if (s->expires_at() != 0 && s->expires_at() <= now) expired.push_back(s);
+    }
+    for (StreamSession* s : expired) s->end_for_expiry();
+    arm_expiry_check();
+  });
 }
 
 void Worker::begin_drain(std::uint64_t window_ms) {

@@ -33,6 +33,7 @@ struct ReplayResult {
   ReplaySnapshot snapshot;                      // when ok
   FailureReason failure = FailureReason::error;  // when !ok
   std::string error;                             // when !ok: the cause, for the log
+  std::string epoch;                             // the store's epoch, when known
 };
 
 // Runs inside the store's ordered section, after the batch is committed and before

@@ -42,9 +42,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void on_read(error_code ec, std::size_t bytes);
   void handle(Request req);
   void handle_events(const Request& req, const Target& target);
-  void handle_publish(const Request& req);
+  void handle_publish(const Request& req, const Target& target);
+  std::variant<Principal, ApiError> authenticate(const Request& req, const Target& target) const;
   void send_error(const ApiError& e, bool keep_alive);
-  void send(Response res);
+  void send(Response res, bool prepared = false);
   void on_write(bool close, error_code ec, std::size_t bytes);
   void do_close();
   std::string cors_for(const Request& req) const;
@@ -55,6 +56,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   ServerContext& ctx_;
   ConnectionSlot slot_;
   bool over_capacity_;
+  bool closing_ = false;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<Response> response_;
   std::string origin_;

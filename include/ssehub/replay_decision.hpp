@@ -53,7 +53,13 @@ struct ReplayDecision {
 
 ReplayDecision decide_replay(const LastEventId& requested, ReplaySnapshot snapshot,
                              std::size_t limit);
-ReplayDecision replay_failed(const LastEventId& requested, FailureReason reason);
+// `store_epoch` (when known) lets live delivery resume after the client's id
+// instead of re-sending events it already has.
+ReplayDecision replay_failed(const LastEventId& requested, FailureReason reason,
+                             std::string_view store_epoch = {});
+// A deliver decision whose frames would not fit the stream's queue becomes a
+// truncation (reason limit) at the same resume point.
+ReplayDecision truncate_for_size(ReplayDecision d);
 
 // Control event frames for the decision.
 std::string encode_replay_truncated(const ReplayDecision& d, std::size_t limit,

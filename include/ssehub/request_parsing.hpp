@@ -28,6 +28,11 @@ std::string error_body(const ApiError& e);
 inline constexpr std::size_t kMaxTargetBytes = 4096;
 inline constexpr std::size_t kMaxPublishBatch = 1000;
 inline constexpr std::size_t kMaxTypeBytes = 100;
+inline constexpr std::size_t kMaxJsonDepth = 64;
+
+// At most `max` bytes of `text` with control characters replaced, for logs and
+// error details that echo client input.
+std::string printable(std::string_view text, std::size_t max);
 
 struct Target {
   std::string path;
@@ -52,6 +57,12 @@ std::variant<EventsRequest, ApiError> parse_events_request(
 
 // A JSON object {"topic","type","data"} or an array of 1..kMaxPublishBatch of them.
 std::variant<std::vector<NewEvent>, ApiError> parse_publish_body(std::string_view body);
+
+// The bearer token from `Authorization: Bearer`, else the `access_token` query
+// parameter, else the `ssehub_token` cookie.
+std::optional<std::string> extract_token(std::optional<std::string_view> authorization,
+                                         const Target& target,
+                                         std::optional<std::string_view> cookie_header);
 
 // True for `application/json` with optional parameters (`; charset=utf-8`).
 bool is_json_content_type(std::string_view content_type);

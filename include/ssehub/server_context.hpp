@@ -4,16 +4,37 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <unordered_map>
+#include <variant>
+
+#include "ssehub/request_parsing.hpp"
 
 #include "ssehub/config.hpp"
 #include "ssehub/event_bus.hpp"
 #include "ssehub/event_store.hpp"
+#include "ssehub/jwt.hpp"
 #include "ssehub/metrics.hpp"
 
 namespace ssehub {
 
 class Hub;
+
+// Who is asking, once authenticated. With auth.mode none everything is allowed
+// and there is no subject.
+struct Principal {
+  bool anonymous = true;
+  std::string subject;
+  std::int64_t expires_at = 0;  // unix seconds; 0 = never
+  std::vector<std::string> subscribe;
+  std::vector<std::string> publish;
+
+  // nullopt when every topic is allowed, else the first one that is not.
+  std::optional<std::string> denied_subscribe(const std::vector<std::string>& topics) const;
+  std::optional<std::string> denied_publish(const std::vector<std::string>& topics) const;
+};
 
 struct ServerContext {
   Config config;
@@ -33,6 +54,19 @@ struct ServerContext {
 
   // CORS response headers ("Name: value\r\n" lines) for an allowed origin, else empty.
   std::string cors_headers(std::string_view origin) const;
+
+  // auth.mode jwt: set at start-up.
+  std::optional<JwtVerifier> verifier;
+  // 401 when a token is needed and missing or invalid.
+  std::variant<Principal, ApiError> authenticate(const std::optional<std::string>& token) const;
+
+  // stream.max_connections_per_subject: false when the subject is at its cap.
+  bool acquire_subject(const std::string& subject);
+  void release_subject(const std::string& subject);
+
+ private:
+  std::mutex subjects_mutex_;
+  std::unordered_map<std::string, std::uint64_t> subjects_;
 };
 
 // Holds one unit of server.max_connections for as long as it lives.

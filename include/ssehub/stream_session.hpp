@@ -26,8 +26,11 @@ struct TopicEntry;
 
 class StreamSession : public std::enable_shared_from_this<StreamSession> {
  public:
+  // `subject` holds one unit of its stream.max_connections_per_subject until the
+  // stream is destroyed; `expires_at` (unix seconds, 0 = never) ends the stream
+  // with `token-expired`.
   StreamSession(tcp::socket socket, Worker& worker, EventsRequest request, ConnectionSlot slot,
-                std::string extra_headers);
+                std::string extra_headers, std::string subject = {}, std::int64_t expires_at = 0);
   ~StreamSession();
 
   // Subscribes to live delivery, writes the head and `ready`, then replays.
@@ -41,7 +44,12 @@ class StreamSession : public std::enable_shared_from_this<StreamSession> {
   void push_control(std::shared_ptr<const std::string> frame);
   void flush();
   void end_for_drain();
+  void end_for_expiry();
+  std::int64_t expires_at() const { return expires_at_; }
   std::size_t& topic_index(std::uint32_t slot) { return slots_[slot].index; }
+  // True when the socket has been full, with no byte written, for longer than `limit`.
+  bool stalled(std::chrono::steady_clock::time_point now, std::chrono::milliseconds limit) const;
+  void close(std::string_view reason);
 
  private:
   friend class Worker;
@@ -60,7 +68,8 @@ class StreamSession : public std::enable_shared_from_this<StreamSession> {
   void do_read_probe();
   void on_read_probe(error_code ec);
   void unregister();
-  void close(std::string_view reason);
+  // Stops live delivery, sends `frame` and closes once it is written.
+  void end_after(std::shared_ptr<const std::string> frame, std::string_view reason);
 
   tcp::socket socket_;
   Worker& worker_;
@@ -68,8 +77,12 @@ class StreamSession : public std::enable_shared_from_this<StreamSession> {
   EventsRequest request_;
   ConnectionSlot slot_;
   std::string extra_headers_;
+  std::string subject_;
+  std::int64_t expires_at_ = 0;
+  std::string_view end_reason_;
   std::string id_;
   std::chrono::steady_clock::time_point opened_;
+  std::chrono::steady_clock::time_point last_progress_;
 
   std::vector<TopicSlot> slots_;
   std::size_t worker_pos_ = SIZE_MAX;  // index in the worker's stream list
@@ -82,7 +95,7 @@ class StreamSession : public std::enable_shared_from_this<StreamSession> {
   std::size_t head_offset_ = 0;
   std::size_t pending_bytes_ = 0;
   std::uint64_t events_sent_ = 0;
-  char probe_[1];
+  char probe_[16];
   bool waiting_writable_ = false;
   bool flush_scheduled_ = false;
   bool close_after_flush_ = false;

@@ -68,6 +68,7 @@ class Worker {
  private:
   void arm_heartbeat();
   void send_heartbeats();
+  void arm_expiry_check();
   void drain_tick();
   void drain_inbox();
   void deliver(const FanoutBatch& batch);
@@ -99,6 +100,7 @@ class Worker {
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
   net::steady_timer heartbeat_timer_;
   net::steady_timer drain_timer_;
+  net::steady_timer expiry_timer_;
 };
 
 }  // namespace ssehub

@@ -130,6 +130,12 @@ TEST(Errors, MaxConnectionsAnswers503WithRetryAfter) {
   EXPECT_EQ(r.status, 503);
   EXPECT_FALSE(r.headers["retry-after"].empty());
   EXPECT_EQ(json::parse(r.body)["error"], "at_capacity");
+  // Probes and scrapes are still answered when the replica is full.
+  EXPECT_EQ(http(d.port(), "GET", "/health/live").status, 200);
+  auto ready = http(d.port(), "GET", "/health/ready");
+  EXPECT_EQ(ready.status, 200);
+  EXPECT_EQ(json::parse(ready.body)["status"], "ready");
+  EXPECT_EQ(http(d.port(), "GET", "/metrics").status, 200);
   a.close_socket();
   EXPECT_TRUE(eventually([&] { return http(d.port(), "GET", "/health/live").status == 200; }));
 }
@@ -168,6 +174,40 @@ TEST(Errors, StalledReaderIsCutOffWhileFastReaderGetsEverything) {
   EXPECT_NE(d.log().find("reason=slow consumer"), std::string::npos);
 }
 
+TEST(Errors, EventsLargerThanAStreamQueueAreRefusedAndBigReplaysTruncate) {
+  Daemon d(Env{{"SSEHUB_STREAM_QUEUE_LIMIT_BYTES", "4096"}});
+  auto big = http(d.port(), "POST", "/publish",
+                  R"({"topic":"a","type":"t","data":")" + std::string(5000, 'x') + R"("})");
+  EXPECT_EQ(big.status, 413);
+  EXPECT_EQ(json::parse(big.body)["error"], "event_too_large");
+  std::vector<std::string> ids;
+  for (int i = 0; i < 10; ++i) {
+    auto got = publish(d.port(), R"({"topic":"a","type":"t","data":")" + std::string(1000, 'y') + R"("})");
+    ASSERT_EQ(got.size(), 1u);
+    ids.push_back(got[0]);
+  }
+  // Ten 1 KB events do not fit a 4 KiB queue: one replay-truncated, no reconnect loop.
+  SseStream s(d.port(), "/events?topic=a", {{"Last-Event-ID", ids[0]}});
+  ASSERT_EQ(s.read_head(), 200);
+  ASSERT_TRUE(s.next());  // ready
+  auto t = s.next_non_heartbeat();
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->type, "replay-truncated");
+  EXPECT_EQ(t->id, ids.back());
+  EXPECT_EQ(json::parse(t->data)["reason"], "limit");
+  EXPECT_FALSE(s.closed());
+}
+
+TEST(Errors, DeeplyNestedJsonIsRefusedAndTheDaemonStaysUp) {
+  Daemon d;
+  std::string body = R"({"topic":"a","type":"t","data":)" + std::string(400000, '[') +
+                     std::string(400000, ']') + "}";
+  auto r = http(d.port(), "POST", "/publish", body);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_TRUE(d.running());
+  EXPECT_EQ(http(d.port(), "GET", "/health/live").status, 200);
+}
+
 TEST(Errors, HealthAndMetricsEndpoints) {
   Daemon d;
   auto live = http(d.port(), "GET", "/health/live");
@@ -180,6 +220,9 @@ TEST(Errors, HealthAndMetricsEndpoints) {
   EXPECT_EQ(body["bus"]["kind"], "local");
   EXPECT_EQ(body["draining"], false);
   EXPECT_EQ(json::parse(http(d.port(), "GET", "/health").body)["status"], "ready");
+  auto head = raw_request(d.port(), "HEAD /health/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 1000ms);
+  EXPECT_EQ(head.status, 200);
+  EXPECT_EQ(head.headers["content-length"], std::to_string(std::string(R"({"status":"live"})").size()));
   publish(d.port(), R"({"topic":"a","type":"t","data":1})");
   auto m = http(d.port(), "GET", "/metrics");
   EXPECT_EQ(m.status, 200);

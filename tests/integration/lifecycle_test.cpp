@@ -66,6 +66,15 @@ TEST(Lifecycle, ConfigFileIsReadAndUnknownKeysRefused) {
   ::unlink(path.c_str());
 }
 
+TEST(Lifecycle, DevTokenNeedsASecret) {
+  std::string out;
+  EXPECT_EQ(run_binary({"token", "--sub", "a"}, {}, out), 2);
+  EXPECT_NE(out.find("auth.jwt_secret"), std::string::npos) << out;
+  EXPECT_EQ(run_binary({"token", "--sub", "a", "--ttl", "soon"},
+                       {{"SSEHUB_AUTH_JWT_SECRET", "0123456789abcdef0123"}}, out),
+            2);
+}
+
 TEST(Lifecycle, NoAuthIsRefusedOnANonLoopbackAddress) {
   std::string out;
   EXPECT_EQ(run_binary({}, {{"SSEHUB_SERVER_LISTEN", "0.0.0.0:0"}}, out), 2);

@@ -137,3 +137,21 @@ TEST(Config, ExampleFileLoadsAndHoldsTheDefaults) {
 
 }  // namespace
 }  // namespace ssehub
+
+namespace ssehub {
+namespace {
+
+TEST(Config, KubernetesServiceLinksAreNotTypos) {
+  Config c;
+  EXPECT_NO_THROW(apply_environment(c, {{"SSEHUB_SERVER_SERVICE_HOST", "10.0.0.1"},
+                                        {"SSEHUB_SERVER_SERVICE_PORT", "8080"},
+                                        {"SSEHUB_SERVER_PORT_8080_TCP", "tcp://10.0.0.1:8080"}}));
+}
+
+TEST(Config, OutOfRangeNumbersAreConfigErrors) {
+  Config c;
+  EXPECT_THROW(apply_json(c, R"({"replay":{"limit":1e400}})"), ConfigError);
+}
+
+}  // namespace
+}  // namespace ssehub

@@ -90,3 +90,26 @@ TEST(ControlFrames, RequestedAfterWithControlBytesStaysOneLine) {
 
 }  // namespace
 }  // namespace ssehub
+
+namespace ssehub {
+namespace {
+
+TEST(DecideReplay, FailureOfThisStoreSettlesTheClientsOwnId) {
+  auto same = replay_failed(resolve_last_event_id("ep-4", std::nullopt), FailureReason::timeout, "ep");
+  EXPECT_EQ(same.covered_through, 4u);
+  auto other = replay_failed(resolve_last_event_id("zz-4", std::nullopt), FailureReason::timeout, "ep");
+  EXPECT_EQ(other.covered_through, 0u);
+}
+
+TEST(DecideReplay, TooLargeForTheQueueBecomesATruncation) {
+  ReplaySnapshot snap{{"ep", 9, 0}, IdCheck::ok, {}};
+  snap.events.push_back(Event{"ep-3", 3, "t", "m", "1"});
+  auto d = truncate_for_size(decide_replay(resolve_last_event_id("ep-2", std::nullopt), snap, 10));
+  EXPECT_EQ(d.kind, ReplayDecision::Kind::truncated);
+  EXPECT_EQ(d.truncation, TruncationReason::limit);
+  EXPECT_EQ(d.resume.str(), "ep-9");
+  EXPECT_TRUE(d.events.empty());
+}
+
+}  // namespace
+}  // namespace ssehub

@@ -118,3 +118,35 @@ TEST(ErrorBody, IsJsonWithCodeAndDetail) {
 
 }  // namespace
 }  // namespace ssehub
+
+namespace ssehub {
+namespace {
+
+TEST(PublishBody, DeepNestingIsRefusedBeforeItCanExhaustTheStack) {
+  std::string deep = R"({"topic":"a","type":"t","data":)" + std::string(100000, '[') +
+                     std::string(100000, ']') + "}";
+  auto r = parse_publish_body(deep);
+  ASSERT_TRUE(std::holds_alternative<ApiError>(r));
+  EXPECT_EQ(std::get<ApiError>(r).code, "bad_json");
+  std::string ok = R"({"topic":"a","type":"t","data":)" + std::string(60, '[') +
+                   std::string(60, ']') + "}";
+  EXPECT_TRUE(std::holds_alternative<std::vector<NewEvent>>(parse_publish_body(ok)));
+}
+
+TEST(Printable, ReplacesControlCharacters) {
+  EXPECT_EQ(printable("a\nb\r\x01z", 64), "a?b??z");
+  EXPECT_EQ(printable("abcdef", 3), "abc");
+}
+
+TEST(Token, FromHeaderQueryOrCookie) {
+  auto t = std::get<Target>(parse_target("/events?topic=a&access_token=Q"));
+  EXPECT_EQ(extract_token(std::string_view("Bearer H"), t, std::string_view("ssehub_token=C")), "H");
+  EXPECT_EQ(extract_token(std::nullopt, t, std::string_view("ssehub_token=C")), "Q");
+  auto plain = std::get<Target>(parse_target("/events?topic=a"));
+  EXPECT_EQ(extract_token(std::nullopt, plain, std::string_view("x=1; ssehub_token=C; y=2")), "C");
+  EXPECT_EQ(extract_token(std::string_view("Basic abc"), plain, std::nullopt), std::nullopt);
+  EXPECT_EQ(extract_token(std::nullopt, plain, std::string_view("ssehub_token=")), std::nullopt);
+}
+
+}  // namespace
+}  // namespace ssehub

@@ -1,0 +1,119 @@
+// auth.mode jwt against the real daemon: tokens, topic authorization, expiry and
+// the per-subject cap.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "test_support.hpp"
+
+namespace ssehub::test {
+namespace {
+
+using json = nlohmann::json;
+const std::string kSecret = "integration-secret-0123456789";
+
+std::string token(const std::string& sub, const std::string& subscribe, const std::string& publish,
+                  const std::string& ttl = "1h") {
+  std::string out;
+  std::vector<std::string> args = {"token", "--sub", sub, "--ttl", ttl};
+  if (!subscribe.empty()) args.insert(args.end(), {"--subscribe", subscribe});
+  if (!publish.empty()) args.insert(args.end(), {"--publish", publish});
+  EXPECT_EQ(run_binary(args, {{"SSEHUB_AUTH_JWT_SECRET", kSecret}}, out), 0) << out;
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  return out;
+}
+
+Env jwt_env(Env extra = {}) {
+  extra["SSEHUB_AUTH_MODE"] = "jwt";
+  extra["SSEHUB_AUTH_JWT_SECRET"] = kSecret;
+  return extra;
+}
+
+TEST(Auth, TokensFromHeaderQueryOrCookieAndTopicRules) {
+  Daemon d(jwt_env());
+  std::string alice = token("alice", "user:alice", "user:*");
+
+  EXPECT_EQ(http(d.port(), "GET", "/events?topic=user:alice").status, 401);
+  auto bad = http(d.port(), "GET", "/events?topic=user:alice", "", {{"Authorization", "Bearer x.y.z"}});
+  EXPECT_EQ(bad.status, 401);
+  EXPECT_EQ(json::parse(bad.body)["error"], "unauthorized");
+  EXPECT_EQ(bad.headers["www-authenticate"], "Bearer");
+
+  SseStream by_header(d.port(), "/events?topic=user:alice", {{"Authorization", "Bearer " + alice}});
+  EXPECT_EQ(by_header.read_head(), 200);
+  SseStream by_query(d.port(), "/events?topic=user:alice&access_token=" + alice);
+  EXPECT_EQ(by_query.read_head(), 200);
+  SseStream by_cookie(d.port(), "/events?topic=user:alice", {{"Cookie", "a=1; ssehub_token=" + alice}});
+  EXPECT_EQ(by_cookie.read_head(), 200);
+
+  auto denied = http(d.port(), "GET", "/events?topic=user:alice&topic=user:bob", "",
+                     {{"Authorization", "Bearer " + alice}});
+  EXPECT_EQ(denied.status, 403);
+  EXPECT_NE(json::parse(denied.body)["detail"].get<std::string>().find("user:bob"), std::string::npos);
+
+  auto pub_ok = http(d.port(), "POST", "/publish", R"({"topic":"user:alice","type":"t","data":1})",
+                     {{"Authorization", "Bearer " + alice}});
+  EXPECT_EQ(pub_ok.status, 201);
+  auto pub_denied = http(d.port(), "POST", "/publish", R"({"topic":"news","type":"t","data":1})",
+                         {{"Authorization", "Bearer " + alice}});
+  EXPECT_EQ(pub_denied.status, 403);
+  EXPECT_EQ(http(d.port(), "POST", "/publish", R"({"topic":"user:alice","type":"t","data":1})").status,
+            401);
+
+  // The published event reached the authorised subscriber.
+  ASSERT_TRUE(by_header.next());  // ready
+  auto e = by_header.next_non_heartbeat();
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->data, "1");
+
+  // No token ever reaches the log.
+  EXPECT_EQ(d.log().find(alice.substr(alice.rfind('.') + 1)), std::string::npos);
+  EXPECT_EQ(d.log().find(alice.substr(0, 20)), std::string::npos);
+}
+
+TEST(Auth, StreamEndsWithTokenExpiredAtExp) {
+  Daemon d(jwt_env());
+  std::string t = token("alice", "user:alice", "", "2s");
+  SseStream s(d.port(), "/events?topic=user:alice", {{"Authorization", "Bearer " + t}});
+  ASSERT_EQ(s.read_head(), 200);
+  auto start = std::chrono::steady_clock::now();
+  std::optional<SseEvent> e;
+  do {
+    e = s.next(5000ms);
+  } while (e && e->type != "token-expired");
+  ASSERT_TRUE(e) << "no token-expired event";
+  EXPECT_TRUE(s.wait_closed(3000ms));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 4000ms);
+}
+
+TEST(Auth, PerSubjectCapAnswers429) {
+  Daemon d(jwt_env({{"SSEHUB_STREAM_MAX_CONNECTIONS_PER_SUBJECT", "2"}}));
+  std::string t = token("carol", "c:*", "");
+  SseStream a(d.port(), "/events?topic=c:1", {{"Authorization", "Bearer " + t}});
+  SseStream b(d.port(), "/events?topic=c:2", {{"Authorization", "Bearer " + t}});
+  ASSERT_EQ(a.read_head(), 200);
+  ASSERT_EQ(b.read_head(), 200);
+  auto third = http(d.port(), "GET", "/events?topic=c:3", "", {{"Authorization", "Bearer " + t}});
+  EXPECT_EQ(third.status, 429);
+  EXPECT_EQ(json::parse(third.body)["error"], "too_many_streams");
+  // Another subject is not affected; a closed stream frees its slot.
+  std::string dave = token("dave", "c:*", "");
+  SseStream other(d.port(), "/events?topic=c:1", {{"Authorization", "Bearer " + dave}});
+  EXPECT_EQ(other.read_head(), 200);
+  a.close_socket();
+  EXPECT_TRUE(eventually([&] {
+    SseStream again(d.port(), "/events?topic=c:3", {{"Authorization", "Bearer " + t}});
+    return again.read_head() == 200;
+  }));
+}
+
+TEST(Auth, BadKeyConfigurationStopsStartUp) {
+  std::string out;
+  EXPECT_EQ(run_binary({}, {{"SSEHUB_AUTH_MODE", "jwt"}, {"SSEHUB_AUTH_JWT_SECRET", "short"}}, out), 2);
+  EXPECT_NE(out.find("auth.jwt_secret"), std::string::npos) << out;
+  EXPECT_EQ(run_binary({}, {{"SSEHUB_AUTH_MODE", "jwt"}, {"SSEHUB_AUTH_JWT_PUBLIC_KEY_FILE", "/nonexistent.pem"}}, out), 2);
+  EXPECT_NE(out.find("auth.jwt_public_key_file"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace ssehub::test
