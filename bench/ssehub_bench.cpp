@@ -51,8 +51,8 @@ struct Options {
   int seconds = 20;
   long writes = 200000;
   int threads = 0;
-  int batch = 1;         // events per POST in fanout
-  std::string wrap;      // command prefix for the daemon, e.g. "strace -f -c -o FILE"
+  int batch = 1;     // events per POST in fanout
+  std::string wrap;  // command prefix for the daemon, e.g. "strace -f -c -o FILE"
 };
 
 std::int64_t now_ns() {
@@ -246,7 +246,8 @@ void subscriber_child(int port, int count, int child, int report, std::int64_t s
           ++ready;
         }
         // Each event's data carries its publish time: data: {...,"t":<ns>}
-        for (size_t p = v.find("\"t\":"); p != std::string_view::npos; p = v.find("\"t\":", p + 4)) {
+        for (size_t p = v.find("\"t\":"); p != std::string_view::npos;
+             p = v.find("\"t\":", p + 4)) {
           std::int64_t sent = std::atoll(buf + p + 4);
           lat_us.push_back(static_cast<std::uint32_t>(std::max<std::int64_t>(0, t - sent) / 1000));
           ++events;
@@ -431,12 +432,15 @@ int run_fanout(const Options& o) {
     while (now_ns() < next) std::this_thread::sleep_for(std::chrono::microseconds(200));
     std::string body = "[";
     for (int b = 0; b < o.batch; ++b) {
-      body += std::string(b ? "," : "") + "{\"topic\":\"bench\",\"type\":\"tick\",\"data\":{\"t\":" +
-              std::to_string(now_ns()) + ",\"pad\":\"" + std::string(60, 'p') + "\"}}";
+      body += std::string(b ? "," : "") +
+              "{\"topic\":\"bench\",\"type\":\"tick\",\"data\":{\"t\":" + std::to_string(now_ns()) +
+              ",\"pad\":\"" + std::string(60, 'p') + "\"}}";
     }
     body += "]";
-    std::string req = "POST /publish HTTP/1.1\r\nHost: b\r\nContent-Type: application/json\r\n"
-                      "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+    std::string req =
+        "POST /publish HTTP/1.1\r\nHost: b\r\nContent-Type: application/json\r\n"
+        "Content-Length: " +
+        std::to_string(body.size()) + "\r\n\r\n" + body;
     if (!send_all(pub, req) || read_response(pub, buf) != 201) {
       fprintf(stderr, "publish failed\n");
       break;
@@ -462,8 +466,7 @@ int run_fanout(const Options& o) {
   printf("deliveries:              %ld of %ld expected (%.0f/s)\n", events, expected,
          events / elapsed);
   printf("latency publish->client: p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms\n",
-         percentile(lat, 0.5), percentile(lat, 0.99), percentile(lat, 0.999),
-         percentile(lat, 1.0));
+         percentile(lat, 0.5), percentile(lat, 0.99), percentile(lat, 0.999), percentile(lat, 1.0));
   printf("daemon CPU per delivery: %.2f us\n", cpu_us);
   printf("bare write floor:        %.2f us per 120-byte write, one socket\n", floor1);
   printf("bare write floor:        %.2f us per 120-byte write, round robin over %d sockets\n",
@@ -489,16 +492,26 @@ int main(int argc, char** argv) {
   o.mode = argv[1];
   for (int i = 2; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
-    if (k == "--daemon") o.daemon = v;
-    else if (k == "--port") o.port = std::stoi(v);
-    else if (k == "--streams") o.streams = std::stoi(v);
-    else if (k == "--per-process") o.per_process = std::stoi(v);
-    else if (k == "--rate") o.rate = std::stod(v);
-    else if (k == "--seconds") o.seconds = std::min(600, std::stoi(v));
-    else if (k == "--writes") o.writes = std::stol(v);
-    else if (k == "--threads") o.threads = std::stoi(v);
-    else if (k == "--batch") o.batch = std::max(1, std::min(1000, std::stoi(v)));
-    else if (k == "--wrap") o.wrap = v;
+    if (k == "--daemon")
+      o.daemon = v;
+    else if (k == "--port")
+      o.port = std::stoi(v);
+    else if (k == "--streams")
+      o.streams = std::stoi(v);
+    else if (k == "--per-process")
+      o.per_process = std::stoi(v);
+    else if (k == "--rate")
+      o.rate = std::stod(v);
+    else if (k == "--seconds")
+      o.seconds = std::min(600, std::stoi(v));
+    else if (k == "--writes")
+      o.writes = std::stol(v);
+    else if (k == "--threads")
+      o.threads = std::stoi(v);
+    else if (k == "--batch")
+      o.batch = std::max(1, std::min(1000, std::stoi(v)));
+    else if (k == "--wrap")
+      o.wrap = v;
     else {
       fprintf(stderr, "unknown option %s\n", k.c_str());
       return 2;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs the whole test suite: unit and
 # integration tests, the same again built with AddressSanitizer and
-# UndefinedBehaviorSanitizer, and the JS client's tests against the real daemon.
+# UndefinedBehaviorSanitizer, the libFuzzer harnesses for a bounded time, and
+# the JS client's tests against the real daemon.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ulimit -n "$(ulimit -Hn)" || true
@@ -30,6 +31,9 @@ echo "== tests with ASan + UBSan"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-asan --output-on-failure --no-tests=error | tee "$log_dir/ctest-asan.log"
 
+echo "== fuzzing (${SSEHUB_FUZZ_SECONDS:-15} s per harness)"
+scripts/fuzz.sh "${SSEHUB_FUZZ_SECONDS:-15}" | tee "$log_dir/fuzz.log"
+
 if ((js)); then
   echo "== JS client"
   (cd clients/js && npm ci --no-audit --no-fund --loglevel=error &&
@@ -41,6 +45,7 @@ for f in "$log_dir"/ctest*.log; do
   passed=$((passed + total - bad))
   failed=$((failed + bad))
 done
+passed=$((passed + $(grep -c 'no crash$' "$log_dir/fuzz.log" || true)))
 if ((js)); then
   passed=$((passed + $(sum_of "$log_dir/js.log" '^# pass [0-9]+$')))
   failed=$((failed + $(sum_of "$log_dir/js.log" '^# fail [0-9]+$')))

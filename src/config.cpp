@@ -29,11 +29,14 @@ struct KeyDef {
   std::function<std::string(const Config&)> show_default;
 };
 
-std::string full_name(const KeyDef& k) { return k.section + "." + k.key; }
+std::string full_name(const KeyDef& k) {
+  return k.section + "." + k.key;
+}
 
 std::string env_name(const KeyDef& k) {
   std::string out = "SSEHUB_" + k.section + "_" + k.key;
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::toupper(c); });
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return std::toupper(c); });
   return out;
 }
 
@@ -145,12 +148,13 @@ const std::vector<KeyDef>& key_defs() {
                          "interval of `heartbeat` events"));
     v.push_back(uint_key("stream", "retry_ms", T, &StreamConfig::retry_ms, {0, kDay},
                          "base `retry:` sent to clients"));
-    v.push_back(uint_key("stream", "retry_jitter_ms", T, &StreamConfig::retry_jitter_ms,
-                         {0, kDay}, "random extra added to `retry:` per connection"));
+    v.push_back(uint_key("stream", "retry_jitter_ms", T, &StreamConfig::retry_jitter_ms, {0, kDay},
+                         "random extra added to `retry:` per connection"));
     v.push_back(uint_key("stream", "max_topics", T, &StreamConfig::max_topics, {1, 1000},
                          "topics one stream may subscribe to"));
     v.push_back(uint_key("stream", "queue_limit_bytes", T, &StreamConfig::queue_limit_bytes,
-                         {1024, 1ULL << 32}, "outgoing bytes queued per stream before it is closed"));
+                         {1024, 1ULL << 32},
+                         "outgoing bytes queued per stream before it is closed"));
     v.push_back(uint_key("stream", "max_connections_per_subject", T,
                          &StreamConfig::max_connections_per_subject, {0, 10000000},
                          "streams per token subject; 0 = unlimited"));
@@ -159,8 +163,8 @@ const std::vector<KeyDef>& key_defs() {
                          "events one replay delivers at most; past it `replay-truncated`"));
     v.push_back(uint_key("replay", "timeout_ms", R, &ReplayConfig::timeout_ms, {1, 600000},
                          "a replay taking longer ends as `replay-failed`"));
-    v.push_back(uint_key("replay", "max_concurrent", R, &ReplayConfig::max_concurrent,
-                         {1, 10000}, "replays running at once per replica"));
+    v.push_back(uint_key("replay", "max_concurrent", R, &ReplayConfig::max_concurrent, {1, 10000},
+                         "replays running at once per replica"));
     auto O = &Config::store;
     v.push_back(string_key("store", "kind", O, &StoreConfig::kind, {"memory", "postgres"},
                            "event log: memory or postgres"));
@@ -168,8 +172,8 @@ const std::vector<KeyDef>& key_defs() {
                            "libpq connection URL (store.kind = postgres)"));
     v.push_back(uint_key("store", "memory_capacity", O, &StoreConfig::memory_capacity,
                          {1, 100000000}, "events the memory store keeps"));
-    v.push_back(uint_key("store", "retention_hours", O, &StoreConfig::retention_hours,
-                         {1, 87600}, "events older than this are pruned (postgres)"));
+    v.push_back(uint_key("store", "retention_hours", O, &StoreConfig::retention_hours, {1, 87600},
+                         "events older than this are pruned (postgres)"));
     auto B = &Config::bus;
     v.push_back(string_key("bus", "kind", B, &BusConfig::kind, {"local", "redis"},
                            "live event bus: local or redis"));
@@ -184,19 +188,18 @@ const std::vector<KeyDef>& key_defs() {
     auto A = &Config::auth;
     v.push_back(string_key("auth", "mode", A, &AuthConfig::mode, {"none", "jwt"},
                            "none (loopback only) or jwt"));
-    v.push_back(string_key("auth", "jwt_secret", A, &AuthConfig::jwt_secret, {},
-                           "HS256 secret"));
-    v.push_back(string_key("auth", "jwt_public_key_file", A, &AuthConfig::jwt_public_key_file,
-                           {}, "PEM public key for RS256/ES256"));
+    v.push_back(string_key("auth", "jwt_secret", A, &AuthConfig::jwt_secret, {}, "HS256 secret"));
+    v.push_back(string_key("auth", "jwt_public_key_file", A, &AuthConfig::jwt_public_key_file, {},
+                           "PEM public key for RS256/ES256"));
     v.push_back(string_key("auth", "issuer", A, &AuthConfig::issuer, {}, "required `iss`, if set"));
-    v.push_back(string_key("auth", "audience", A, &AuthConfig::audience, {},
-                           "required `aud`, if set"));
+    v.push_back(
+        string_key("auth", "audience", A, &AuthConfig::audience, {}, "required `aud`, if set"));
     auto L = &Config::log;
     v.push_back(string_key("log", "level", L, &LogConfig::level,
                            {"trace", "debug", "info", "warn", "error", "critical", "off"},
                            "log level"));
-    v.push_back(string_key("log", "format", L, &LogConfig::format, {"text", "json"},
-                           "text or json lines"));
+    v.push_back(
+        string_key("log", "format", L, &LogConfig::format, {"text", "json"}, "text or json lines"));
     return v;
   }();
   return defs;
@@ -314,9 +317,9 @@ void validate(const Config& c) {
   }
   for (auto& o : c.server.cors_origins) {
     if (o == "*" || (o.rfind("http://", 0) != 0 && o.rfind("https://", 0) != 0)) {
-      throw ConfigError("server.cors_origins",
-                        "entries must be exact origins like https://app.example.com, got \"" + o +
-                            "\"");
+      throw ConfigError(
+          "server.cors_origins",
+          "entries must be exact origins like https://app.example.com, got \"" + o + "\"");
     }
   }
 }

@@ -13,7 +13,9 @@ std::string format_event_id(std::string_view epoch, std::uint64_t seq) {
   return out;
 }
 
-std::string EventId::str() const { return format_event_id(epoch, seq); }
+std::string EventId::str() const {
+  return format_event_id(epoch, seq);
+}
 
 bool valid_epoch(std::string_view epoch) {
   if (epoch.empty() || epoch.size() > kMaxEpochChars) return false;
@@ -30,6 +32,7 @@ std::optional<EventId> parse_event_id(std::string_view text) {
   auto epoch = text.substr(0, dash);
   auto digits = text.substr(dash + 1);
   if (!valid_epoch(epoch) || digits.empty() || digits.size() > 20) return std::nullopt;
+  if (digits.size() > 1 && digits[0] == '0') return std::nullopt;  // one spelling per id
   for (char c : digits) {
     if (c < '0' || c > '9') return std::nullopt;
   }

@@ -1,9 +1,9 @@
 #include "ssehub/http_session.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include "ssehub/stream_session.hpp"
 #include "ssehub/worker.hpp"
@@ -39,8 +39,7 @@ void add_header_lines(Message& m, std::string_view lines) {
   }
 }
 
-std::optional<std::string_view> header(const http::request<http::string_body>& req,
-                                      http::field f) {
+std::optional<std::string_view> header(const http::request<http::string_body>& req, http::field f) {
   auto it = req.find(f);
   if (it == req.end()) return std::nullopt;
   return std::string_view(it->value().data(), it->value().size());
@@ -62,7 +61,9 @@ HttpSession::HttpSession(tcp::socket socket, Worker& worker, ConnectionSlot slot
       slot_(std::move(slot)),
       over_capacity_(over_capacity) {}
 
-void HttpSession::run() { do_read(); }
+void HttpSession::run() {
+  do_read();
+}
 
 void HttpSession::do_read() {
   parser_.emplace();
@@ -70,8 +71,9 @@ void HttpSession::do_read() {
   parser_->body_limit(kMaxRequestBodyBytes);
   // A request head or body that does not arrive in time ends the connection.
   stream_.expires_after(kRequestReadTimeout);
-  http::async_read(stream_, buffer_, *parser_,
-                   [self = shared_from_this()](error_code ec, std::size_t n) { self->on_read(ec, n); });
+  http::async_read(
+      stream_, buffer_, *parser_,
+      [self = shared_from_this()](error_code ec, std::size_t n) { self->on_read(ec, n); });
 }
 
 void HttpSession::on_read(error_code ec, std::size_t) {
@@ -82,21 +84,22 @@ void HttpSession::on_read(error_code ec, std::size_t) {
     return do_close();
   }
   if (ec == http::error::header_limit) {
-    return send_error(error(431, "header_too_large",
-                            "request head is larger than " +
-                                std::to_string(kMaxRequestHeadBytes) + " bytes"),
-                      false);
+    return send_error(
+        error(431, "header_too_large",
+              "request head is larger than " + std::to_string(kMaxRequestHeadBytes) + " bytes"),
+        false);
   }
   if (ec == http::error::body_limit) {
-    return send_error(error(413, "body_too_large",
-                            "request body is larger than " +
-                                std::to_string(kMaxRequestBodyBytes) + " bytes"),
-                      false);
+    return send_error(
+        error(413, "body_too_large",
+              "request body is larger than " + std::to_string(kMaxRequestBodyBytes) + " bytes"),
+        false);
   }
   if (ec) {
     if (ec.category() == make_error_code(http::error::bad_target).category() ||
         ec == http::error::partial_message) {
-      return send_error(error(400, "bad_request", "malformed HTTP request: " + ec.message()), false);
+      return send_error(error(400, "bad_request", "malformed HTTP request: " + ec.message()),
+                        false);
     }
     return do_close();
   }
@@ -207,9 +210,9 @@ void HttpSession::handle_events(const Request& req, const Target& target) {
   }
   // The connection now belongs to the stream; the request deadline no longer applies.
   stream_.expires_never();
-  auto session = std::make_shared<StreamSession>(stream_.release_socket(), worker_,
-                                                 std::move(request), std::move(slot_),
-                                                 cors_for(req), who.subject, who.expires_at);
+  auto session =
+      std::make_shared<StreamSession>(stream_.release_socket(), worker_, std::move(request),
+                                      std::move(slot_), cors_for(req), who.subject, who.expires_at);
   session->start();
 }
 
@@ -233,16 +236,17 @@ void HttpSession::handle_publish(const Request& req, const Target& target) {
     const auto& ev = events[i];
     std::size_t frame_bytes = ev.data.size() + ev.type.size() + 64;
     if (frame_bytes > ctx_.config.stream.queue_limit_bytes) {
-      return send_error(error(413, "event_too_large",
-                              "event " + std::to_string(i) + " is larger than " +
-                                  "stream.queue_limit_bytes (" +
-                                  std::to_string(ctx_.config.stream.queue_limit_bytes) + ")"),
-                        keep);
+      return send_error(
+          error(413, "event_too_large",
+                "event " + std::to_string(i) + " is larger than " + "stream.queue_limit_bytes (" +
+                    std::to_string(ctx_.config.stream.queue_limit_bytes) + ")"),
+          keep);
     }
     topics.push_back(ev.topic);
   }
   if (auto denied = std::get<Principal>(auth).denied_publish(topics)) {
-    return send_error(error(403, "forbidden", "the token may not publish to topic " + *denied), keep);
+    return send_error(error(403, "forbidden", "the token may not publish to topic " + *denied),
+                      keep);
   }
   const std::size_t count = events.size();
   const unsigned version = req.version();

@@ -124,11 +124,24 @@ std::optional<std::int64_t> parse_duration_seconds(std::string_view text) {
   if (text.empty()) return std::nullopt;
   std::int64_t unit = 1;
   switch (text.back()) {
-    case 's': unit = 1; text.remove_suffix(1); break;
-    case 'm': unit = 60; text.remove_suffix(1); break;
-    case 'h': unit = 3600; text.remove_suffix(1); break;
-    case 'd': unit = 86400; text.remove_suffix(1); break;
-    default: break;
+    case 's':
+      unit = 1;
+      text.remove_suffix(1);
+      break;
+    case 'm':
+      unit = 60;
+      text.remove_suffix(1);
+      break;
+    case 'h':
+      unit = 3600;
+      text.remove_suffix(1);
+      break;
+    case 'd':
+      unit = 86400;
+      text.remove_suffix(1);
+      break;
+    default:
+      break;
   }
   std::int64_t n = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
@@ -187,7 +200,7 @@ JwtVerifier& JwtVerifier::leeway_seconds(std::int64_t s) {
 }
 
 std::variant<JwtClaims, JwtFailure> JwtVerifier::verify(std::string_view token,
-                                                       std::int64_t now) const {
+                                                        std::int64_t now) const {
   auto fail = [](std::string r) { return JwtFailure{std::move(r)}; };
   if (token.size() > 8192) return fail("token is too long");
   auto dot1 = token.find('.');

@@ -17,7 +17,9 @@ void Listener::open(const tcp::endpoint& endpoint) {
   acceptor_.listen(net::socket_base::max_listen_connections);
 }
 
-void Listener::run() { do_accept(); }
+void Listener::run() {
+  do_accept();
+}
 
 void Listener::stop() {
   net::post(acceptor_.get_executor(), [self = shared_from_this()] {
@@ -46,8 +48,9 @@ void Listener::on_accept(error_code ec, tcp::socket socket, Worker& worker) {
     return;
   }
   bump(ctx_.metrics.connections_total);
-  bool over = static_cast<std::uint64_t>(ctx_.metrics.connections_open.load(
-                  std::memory_order_relaxed)) >= ctx_.max_connections;
+  bool over =
+      static_cast<std::uint64_t>(ctx_.metrics.connections_open.load(std::memory_order_relaxed)) >=
+      ctx_.max_connections;
   error_code ignored;
   socket.set_option(tcp::no_delay(true), ignored);
   ConnectionSlot slot(&ctx_.metrics);

@@ -1,7 +1,7 @@
 // ssehub: wiring only. Configuration, logging, then the server.
+#include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 #include <iostream>
-#include <spdlog/spdlog.h>
 
 #include "ssehub/config.hpp"
 #include "ssehub/dev_token.hpp"

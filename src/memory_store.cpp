@@ -79,12 +79,8 @@ void MemoryStore::replay(ReplayQuery query, std::function<void(ReplayResult)> do
 
 std::string MemoryStore::health_json() const {
   std::lock_guard lock(mutex_);
-  nlohmann::json j = {{"kind", "memory"},
-                      {"state", "ready"},
-                      {"epoch", epoch_},
-                      {"events", ring_.size()},
-                      {"capacity", capacity_},
-                      {"headSeq", head_seq_}};
+  nlohmann::json j = {{"kind", "memory"},       {"state", "ready"},      {"epoch", epoch_},
+                      {"events", ring_.size()}, {"capacity", capacity_}, {"headSeq", head_seq_}};
   return j.dump();
 }
 

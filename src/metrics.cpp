@@ -5,8 +5,7 @@
 namespace ssehub {
 namespace {
 
-constexpr unsigned kErrorStatuses[] = {400, 401, 403, 404, 405, 413, 414,
-                                       415, 429, 431, 500, 503};
+constexpr unsigned kErrorStatuses[] = {400, 401, 403, 404, 405, 413, 414, 415, 429, 431, 500, 503};
 
 void line(std::string& out, const std::string& name, const std::string& type,
           const std::string& help) {
@@ -112,13 +111,13 @@ std::string Metrics::render(const std::function<void(std::string&)>& extra) cons
          get(request_timeouts));
 
   line(out, "ssehub_replay_outcomes_total", "counter", "Replay decisions by outcome and reason.");
-  static const char* kOutcome[] = {"deliver",   "truncated", "truncated", "truncated",
-                                   "failed",    "failed",    "failed",    "failed"};
+  static const char* kOutcome[] = {"deliver", "truncated", "truncated", "truncated",
+                                   "failed",  "failed",    "failed",    "failed"};
   static const char* kReason[] = {"none",    "limit",       "expired", "unknown-id",
                                   "timeout", "unavailable", "busy",    "error"};
   for (std::size_t i = 0; i < replay_outcomes.size(); ++i) {
-    out += std::string("ssehub_replay_outcomes_total{outcome=\"") + kOutcome[i] +
-           "\",reason=\"" + kReason[i] + "\"} " + std::to_string(get(replay_outcomes[i])) + "\n";
+    out += std::string("ssehub_replay_outcomes_total{outcome=\"") + kOutcome[i] + "\",reason=\"" +
+           kReason[i] + "\"} " + std::to_string(get(replay_outcomes[i])) + "\n";
   }
   line(out, "ssehub_http_errors_total", "counter", "Error responses by status.");
   for (std::size_t i = 0; i < std::size(kErrorStatuses); ++i) {

@@ -8,19 +8,26 @@ namespace ssehub {
 
 std::string_view to_string(TruncationReason r) {
   switch (r) {
-    case TruncationReason::limit: return "limit";
-    case TruncationReason::expired: return "expired";
-    case TruncationReason::unknown_id: return "unknown-id";
+    case TruncationReason::limit:
+      return "limit";
+    case TruncationReason::expired:
+      return "expired";
+    case TruncationReason::unknown_id:
+      return "unknown-id";
   }
   return "unknown-id";
 }
 
 std::string_view to_string(FailureReason r) {
   switch (r) {
-    case FailureReason::timeout: return "timeout";
-    case FailureReason::unavailable: return "unavailable";
-    case FailureReason::busy: return "busy";
-    case FailureReason::error: return "error";
+    case FailureReason::timeout:
+      return "timeout";
+    case FailureReason::unavailable:
+      return "unavailable";
+    case FailureReason::busy:
+      return "busy";
+    case FailureReason::error:
+      return "error";
   }
   return "error";
 }

@@ -66,7 +66,8 @@ std::optional<std::string_view> Target::param(std::string_view name) const {
 
 std::variant<Target, ApiError> parse_target(std::string_view target) {
   if (target.size() > kMaxTargetBytes) {
-    return ApiError{414, "uri_too_long",
+    return ApiError{414,
+                    "uri_too_long",
                     "request target is longer than " + std::to_string(kMaxTargetBytes) + " bytes",
                     {}};
   }
@@ -87,8 +88,8 @@ std::variant<Target, ApiError> parse_target(std::string_view target) {
     if (part.empty()) continue;
     auto eq = part.find('=');
     auto key = percent_decode(part.substr(0, eq), true);
-    auto value = percent_decode(eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1),
-                                true);
+    auto value = percent_decode(
+        eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1), true);
     if (!key || !value) return bad("bad_query", "query string has a malformed percent escape");
     out.query.emplace_back(std::move(*key), std::move(*value));
   }
@@ -135,7 +136,8 @@ std::variant<NewEvent, ApiError> parse_one_event(const json& j, std::size_t inde
   }
   NewEvent ev;
   auto topic = j.find("topic");
-  if (topic == j.end() || !topic->is_string()) return bad("bad_topic", where + "topic must be a string");
+  if (topic == j.end() || !topic->is_string())
+    return bad("bad_topic", where + "topic must be a string");
   ev.topic = topic->get<std::string>();
   if (auto err = topic_error(ev.topic)) return bad("bad_topic", where + *err);
   auto type = j.find("type");
@@ -183,7 +185,8 @@ std::variant<std::vector<NewEvent>, ApiError> parse_publish_body(std::string_vie
     if (doc.is_array()) {
       if (doc.empty()) return bad("empty_batch", "the event array is empty");
       if (doc.size() > kMaxPublishBatch) {
-        return ApiError{413, "batch_too_large",
+        return ApiError{413,
+                        "batch_too_large",
                         "at most " + std::to_string(kMaxPublishBatch) + " events per request",
                         {}};
       }

@@ -47,8 +47,8 @@ JwtVerifier make_verifier(const AuthConfig& a) {
     if (!a.audience.empty()) v.audience(a.audience);
     return v;
   } catch (const std::runtime_error& e) {
-    throw ConfigError(a.jwt_public_key_file.empty() ? "auth.jwt_secret" : "auth.jwt_public_key_file",
-                      e.what());
+    throw ConfigError(
+        a.jwt_public_key_file.empty() ? "auth.jwt_secret" : "auth.jwt_public_key_file", e.what());
   }
 }
 
@@ -101,7 +101,8 @@ int Server::run() {
   if (c.auth.mode == "none" && !is_loopback_host(listen.host)) {
     throw ConfigError("auth.mode",
                       "\"none\" lets anyone read every topic; it is refused on the non-loopback "
-                      "address " + listen.host + ". Set auth.mode to jwt or listen on 127.0.0.1");
+                      "address " +
+                          listen.host + ". Set auth.mode to jwt or listen on 127.0.0.1");
   }
   std::uint64_t nofile = raise_open_files_limit();
   std::uint64_t by_descriptors = nofile > kReservedDescriptors ? nofile - kReservedDescriptors : 1;
@@ -122,8 +123,8 @@ int Server::run() {
   try {
     listener_->open(resolve_listen(listen));
   } catch (const boost::system::system_error& e) {
-    throw ConfigError("server.listen", "cannot listen on " + c.server.listen + ": " +
-                                           e.code().message());
+    throw ConfigError("server.listen",
+                      "cannot listen on " + c.server.listen + ": " + e.code().message());
   }
   listener_->run();
   auto ep = listener_->local_endpoint();

@@ -45,7 +45,9 @@ std::string encode_event(std::string_view id, std::string_view type, std::string
   return out;
 }
 
-std::string encode_retry(std::uint64_t ms) { return "retry: " + std::to_string(ms) + "\n\n"; }
+std::string encode_retry(std::uint64_t ms) {
+  return "retry: " + std::to_string(ms) + "\n\n";
+}
 
 std::string encode_comment(std::string_view text) {
   std::string out = ": ";

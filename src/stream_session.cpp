@@ -1,10 +1,10 @@
 #include "ssehub/stream_session.hpp"
 
+#include <spdlog/spdlog.h>
 #include <array>
 #include <nlohmann/json.hpp>
-#include <span>
 #include <random>
-#include <spdlog/spdlog.h>
+#include <span>
 
 #include "ssehub/memory_store.hpp"
 #include "ssehub/sse_frame.hpp"
@@ -97,9 +97,9 @@ void StreamSession::on_replay(ReplayResult result, std::chrono::steady_clock::ti
   ctx_.metrics.replay_seconds.observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   const std::size_t limit = ctx_.config.replay.limit;
-  ReplayDecision d =
-      result.ok ? decide_replay(request_.last_event_id, std::move(result.snapshot), limit)
-                : replay_failed(request_.last_event_id, result.failure, result.epoch);
+  ReplayDecision d = result.ok
+                         ? decide_replay(request_.last_event_id, std::move(result.snapshot), limit)
+                         : replay_failed(request_.last_event_id, result.failure, result.epoch);
   std::vector<std::shared_ptr<const std::string>> frames;
   if (d.kind == ReplayDecision::Kind::deliver) {
     std::size_t bytes = 0;
@@ -179,8 +179,9 @@ void StreamSession::enqueue(std::shared_ptr<const std::string> frame) {
   pending_.push_back(std::move(frame));
   if (pending_bytes_ > ctx_.config.stream.queue_limit_bytes) {
     bump(ctx_.metrics.slow_consumer_disconnects);
-    spdlog::warn("stream {} queue passed {} bytes (stream.queue_limit_bytes); closing slow consumer",
-                 id_, ctx_.config.stream.queue_limit_bytes);
+    spdlog::warn(
+        "stream {} queue passed {} bytes (stream.queue_limit_bytes); closing slow consumer", id_,
+        ctx_.config.stream.queue_limit_bytes);
     close("slow consumer");
     return;
   }
@@ -281,9 +282,9 @@ void StreamSession::on_writable(error_code ec) {
 
 // The client sends nothing after its request; a completed read means it went away.
 void StreamSession::do_read_probe() {
-  socket_.async_read_some(net::buffer(probe_), [self = shared_from_this()](error_code ec, std::size_t) {
-    self->on_read_probe(ec);
-  });
+  socket_.async_read_some(
+      net::buffer(probe_),
+      [self = shared_from_this()](error_code ec, std::size_t) { self->on_read_probe(ec); });
 }
 
 void StreamSession::on_read_probe(error_code ec) {

@@ -1,8 +1,8 @@
 #include "ssehub/worker.hpp"
 
 #include <chrono>
-#include <utility>
 #include <nlohmann/json.hpp>
+#include <utility>
 
 #include "ssehub/sse_frame.hpp"
 #include "ssehub/stream_session.hpp"

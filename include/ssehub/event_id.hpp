@@ -21,7 +21,8 @@ struct EventId {
 
 std::string format_event_id(std::string_view epoch, std::uint64_t seq);
 
-// Accepts only the exact form: 1-16 [A-Za-z0-9], '-', 1-20 digits that fit uint64.
+// Accepts only the exact form: 1-16 [A-Za-z0-9], '-', 1-20 digits without
+// leading zeros that fit uint64 (so an id has one spelling).
 std::optional<EventId> parse_event_id(std::string_view text);
 
 bool valid_epoch(std::string_view epoch);
@@ -30,8 +31,8 @@ bool valid_epoch(std::string_view epoch);
 struct LastEventId {
   enum class Kind { none, malformed, id };
   Kind kind = Kind::none;
-  EventId id;        // when kind == id
-  std::string raw;   // what the client sent, cut to kMaxEchoedChars
+  EventId id;       // when kind == id
+  std::string raw;  // what the client sent, cut to kMaxEchoedChars
 
   static constexpr std::size_t kMaxEchoedChars = 64;
   bool present() const { return kind != Kind::none; }

@@ -30,7 +30,7 @@ struct ReplayQuery {
 
 struct ReplayResult {
   bool ok = false;
-  ReplaySnapshot snapshot;                      // when ok
+  ReplaySnapshot snapshot;                       // when ok
   FailureReason failure = FailureReason::error;  // when !ok
   std::string error;                             // when !ok: the cause, for the log
   std::string epoch;                             // the store's epoch, when known

@@ -18,7 +18,7 @@ namespace ssehub {
 
 struct JwtClaims {
   std::string sub;
-  std::int64_t exp = 0;  // unix seconds
+  std::int64_t exp = 0;                // unix seconds
   std::vector<std::string> subscribe;  // topic patterns (exact or ending in '*')
   std::vector<std::string> publish;
 };

@@ -18,7 +18,9 @@ namespace ssehub {
 
 using Counter = std::atomic<std::uint64_t>;
 
-inline void bump(Counter& c, std::uint64_t n = 1) { c.fetch_add(n, std::memory_order_relaxed); }
+inline void bump(Counter& c, std::uint64_t n = 1) {
+  c.fetch_add(n, std::memory_order_relaxed);
+}
 
 // For counters only one thread writes (WorkerCounters): no locked instruction.
 inline void bump_owned(Counter& c, std::uint64_t n = 1) {

@@ -42,7 +42,7 @@ struct ReplaySnapshot {
 struct ReplayDecision {
   enum class Kind { deliver, truncated, failed };
   Kind kind = Kind::deliver;
-  std::vector<Event> events;                            // deliver
+  std::vector<Event> events;                              // deliver
   TruncationReason truncation = TruncationReason::limit;  // truncated
   FailureReason failure = FailureReason::error;           // failed
   EventId resume;  // truncated: the id the client resumes from (sent as `id:`)

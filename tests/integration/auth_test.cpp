@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ssehub/jwt.hpp"
 #include "test_support.hpp"
 
 namespace ssehub::test {
@@ -34,7 +35,8 @@ TEST(Auth, TokensFromHeaderQueryOrCookieAndTopicRules) {
   std::string alice = token("alice", "user:alice", "user:*");
 
   EXPECT_EQ(http(d.port(), "GET", "/events?topic=user:alice").status, 401);
-  auto bad = http(d.port(), "GET", "/events?topic=user:alice", "", {{"Authorization", "Bearer x.y.z"}});
+  auto bad =
+      http(d.port(), "GET", "/events?topic=user:alice", "", {{"Authorization", "Bearer x.y.z"}});
   EXPECT_EQ(bad.status, 401);
   EXPECT_EQ(json::parse(bad.body)["error"], "unauthorized");
   EXPECT_EQ(bad.headers["www-authenticate"], "Bearer");
@@ -43,13 +45,15 @@ TEST(Auth, TokensFromHeaderQueryOrCookieAndTopicRules) {
   EXPECT_EQ(by_header.read_head(), 200);
   SseStream by_query(d.port(), "/events?topic=user:alice&access_token=" + alice);
   EXPECT_EQ(by_query.read_head(), 200);
-  SseStream by_cookie(d.port(), "/events?topic=user:alice", {{"Cookie", "a=1; ssehub_token=" + alice}});
+  SseStream by_cookie(d.port(), "/events?topic=user:alice",
+                      {{"Cookie", "a=1; ssehub_token=" + alice}});
   EXPECT_EQ(by_cookie.read_head(), 200);
 
   auto denied = http(d.port(), "GET", "/events?topic=user:alice&topic=user:bob", "",
                      {{"Authorization", "Bearer " + alice}});
   EXPECT_EQ(denied.status, 403);
-  EXPECT_NE(json::parse(denied.body)["detail"].get<std::string>().find("user:bob"), std::string::npos);
+  EXPECT_NE(json::parse(denied.body)["detail"].get<std::string>().find("user:bob"),
+            std::string::npos);
 
   auto pub_ok = http(d.port(), "POST", "/publish", R"({"topic":"user:alice","type":"t","data":1})",
                      {{"Authorization", "Bearer " + alice}});
@@ -57,8 +61,9 @@ TEST(Auth, TokensFromHeaderQueryOrCookieAndTopicRules) {
   auto pub_denied = http(d.port(), "POST", "/publish", R"({"topic":"news","type":"t","data":1})",
                          {{"Authorization", "Bearer " + alice}});
   EXPECT_EQ(pub_denied.status, 403);
-  EXPECT_EQ(http(d.port(), "POST", "/publish", R"({"topic":"user:alice","type":"t","data":1})").status,
-            401);
+  EXPECT_EQ(
+      http(d.port(), "POST", "/publish", R"({"topic":"user:alice","type":"t","data":1})").status,
+      401);
 
   // The published event reached the authorised subscriber.
   ASSERT_TRUE(by_header.next());  // ready
@@ -109,10 +114,69 @@ TEST(Auth, PerSubjectCapAnswers429) {
 
 TEST(Auth, BadKeyConfigurationStopsStartUp) {
   std::string out;
-  EXPECT_EQ(run_binary({}, {{"SSEHUB_AUTH_MODE", "jwt"}, {"SSEHUB_AUTH_JWT_SECRET", "short"}}, out), 2);
+  EXPECT_EQ(run_binary({}, {{"SSEHUB_AUTH_MODE", "jwt"}, {"SSEHUB_AUTH_JWT_SECRET", "short"}}, out),
+            2);
   EXPECT_NE(out.find("auth.jwt_secret"), std::string::npos) << out;
-  EXPECT_EQ(run_binary({}, {{"SSEHUB_AUTH_MODE", "jwt"}, {"SSEHUB_AUTH_JWT_PUBLIC_KEY_FILE", "/nonexistent.pem"}}, out), 2);
+  EXPECT_EQ(run_binary({},
+                       {{"SSEHUB_AUTH_MODE", "jwt"},
+                        {"SSEHUB_AUTH_JWT_PUBLIC_KEY_FILE", "/nonexistent.pem"}},
+                       out),
+            2);
   EXPECT_NE(out.find("auth.jwt_public_key_file"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace ssehub::test
+
+#include <fstream>
+
+#include "test_keys.hpp"
+
+namespace ssehub::test {
+namespace {
+
+std::string write_pem(const std::string& pem, const std::string& name) {
+  std::string path = "/tmp/ssehub-test-" + std::to_string(getpid()) + "-" + name + ".pem";
+  std::ofstream(path) << pem;
+  return path;
+}
+
+std::string claims_for(const std::string& topic) {
+  auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count();
+  return json{{"sub", "pk-user"},
+              {"exp", now + 600},
+              {"iss", "https://issuer.example"},
+              {"aud", "ssehub"},
+              {"ssehub", {{"subscribe", {topic}}}}}
+      .dump();
+}
+
+TEST(Auth, Rs256AndEs256PublicKeysThroughTheDaemon) {
+  for (std::string alg : {"RS256", "ES256"}) {
+    KeyPair keys = alg == "RS256" ? KeyPair::rsa2048() : KeyPair::ec_p256();
+    std::string pem = keys.public_pem();
+    std::string path = write_pem(pem, alg);
+    Daemon d(Env{{"SSEHUB_AUTH_MODE", "jwt"},
+                 {"SSEHUB_AUTH_JWT_PUBLIC_KEY_FILE", path},
+                 {"SSEHUB_AUTH_ISSUER", "https://issuer.example"},
+                 {"SSEHUB_AUTH_AUDIENCE", "ssehub"}});
+    std::string good = keys.sign_jwt(alg, claims_for("pk:1"));
+    SseStream s(d.port(), "/events?topic=pk:1", {{"Authorization", "Bearer " + good}});
+    EXPECT_EQ(s.read_head(), 200) << alg;
+    // HS256 "signed" with the public key text must not pass as the key's algorithm.
+    std::string confused = sign_hs256(claims_for("pk:1"), pem);
+    EXPECT_EQ(http(d.port(), "GET", "/events?topic=pk:1", "", {{"Authorization", "Bearer " + confused}}).status,
+              401) << alg;
+    // Another key of the same kind: bad signature.
+    KeyPair other = alg == "RS256" ? KeyPair::rsa2048() : KeyPair::ec_p256();
+    EXPECT_EQ(http(d.port(), "GET", "/events?topic=pk:1", "",
+                   {{"Authorization", "Bearer " + other.sign_jwt(alg, claims_for("pk:1"))}})
+                  .status,
+              401) << alg;
+    ::unlink(path.c_str());
+  }
 }
 
 }  // namespace

@@ -23,7 +23,8 @@ TEST(Capacity, TenThousandIdleStreamsAreHeldAndAllReceiveAnEvent) {
   for (int i = 0; i < kStreams; ++i) {
     // Spread over source addresses so no single address runs out of ports.
     std::string src = "127.0.0." + std::to_string(1 + i % 4);
-    streams.push_back(std::make_unique<SseStream>(d.port(), "/events?topic=wide", std::map<std::string, std::string>{}, src.c_str()));
+    streams.push_back(std::make_unique<SseStream>(
+        d.port(), "/events?topic=wide", std::map<std::string, std::string>{}, src.c_str()));
     ASSERT_FALSE(streams.back()->closed()) << "connect failed at " << i;
   }
   int ready = 0;

@@ -137,15 +137,16 @@ TEST(Concurrency, ReconnectingSubscribersSeeEveryEventOnceInOrder) {
                       r.connection_starts.end();
       where += " " + m + (boundary ? "@reconnect" : "@live");
     }
-    EXPECT_TRUE(missing.empty() && extra.empty()) << where << "\n"
+    EXPECT_TRUE(missing.empty() && extra.empty())
+        << where << "\n"
         << "subscriber " << s << " after " << r.reconnects << " reconnects: " << missing.size()
         << " missing (first " << (missing.empty() ? "-" : missing.front()) << "), " << extra.size()
         << " unexpected (first " << (extra.empty() ? "-" : extra.front()) << "), last received "
         << (r.ids.empty() ? "-" : r.ids.back()) << ", newest expected "
-        << (expected.empty() ? "-" : *std::max_element(expected.begin(), expected.end(),
-                                                         [](auto& a, auto& b) {
-                                                           return seq_of(a) < seq_of(b);
-                                                         }));
+        << (expected.empty()
+                ? "-"
+                : *std::max_element(expected.begin(), expected.end(),
+                                    [](auto& a, auto& b) { return seq_of(a) < seq_of(b); }));
     EXPECT_GT(r.reconnects, 2) << "subscriber " << s;
   }
 }

@@ -52,7 +52,8 @@ TEST(Errors, TableOfBadRequests) {
       {"no content type", "POST /publish HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}", 415,
        "unsupported_media_type"},
       {"broken json", post("/publish", "{\"topic\":"), 400, "bad_json"},
-      {"bad event topic", post("/publish", R"({"topic":"","type":"t","data":1})"), 400, "bad_topic"},
+      {"bad event topic", post("/publish", R"({"topic":"","type":"t","data":1})"), 400,
+       "bad_topic"},
       {"bad type", post("/publish", R"({"topic":"a","type":"a\nb","data":1})"), 400, "bad_type"},
       {"missing data", post("/publish", R"({"topic":"a","type":"t"})"), 400, "bad_data"},
       {"empty batch", post("/publish", "[]"), 400, "empty_batch"},
@@ -91,8 +92,9 @@ TEST(Errors, TableOfBadRequests) {
 
 TEST(Errors, KeepAliveServesSeveralRequestsOnOneConnection) {
   Daemon d;
-  std::string two = "GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n"
-                    "GET /health/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  std::string two =
+      "GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n"
+      "GET /health/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
   int fd = connect_loopback(d.port());
   ASSERT_GE(fd, 0);
   ASSERT_EQ(::send(fd, two.data(), two.size(), 0), static_cast<ssize_t>(two.size()));
@@ -102,7 +104,8 @@ TEST(Errors, KeepAliveServesSeveralRequestsOnOneConnection) {
   while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) all.append(buf, n);
   ::close(fd);
   std::size_t count = 0;
-  for (auto p = all.find("HTTP/1.1 200"); p != std::string::npos; p = all.find("HTTP/1.1 200", p + 1)) {
+  for (auto p = all.find("HTTP/1.1 200"); p != std::string::npos;
+       p = all.find("HTTP/1.1 200", p + 1)) {
     ++count;
   }
   EXPECT_EQ(count, 2u) << all;
@@ -155,7 +158,8 @@ TEST(Errors, StalledReaderIsCutOffWhileFastReaderGetsEverything) {
   std::vector<std::string> ids;
   for (int i = 0; i < 60; ++i) {
     json batch = json::array();
-    for (int j = 0; j < 10; ++j) batch.push_back({{"topic", "big"}, {"type", "t"}, {"data", payload}});
+    for (int j = 0; j < 10; ++j)
+      batch.push_back({{"topic", "big"}, {"type", "t"}, {"data", payload}});
     auto got = publish(d.port(), batch.dump());
     ASSERT_EQ(got.size(), 10u);
     ids.insert(ids.end(), got.begin(), got.end());
@@ -182,7 +186,8 @@ TEST(Errors, EventsLargerThanAStreamQueueAreRefusedAndBigReplaysTruncate) {
   EXPECT_EQ(json::parse(big.body)["error"], "event_too_large");
   std::vector<std::string> ids;
   for (int i = 0; i < 10; ++i) {
-    auto got = publish(d.port(), R"({"topic":"a","type":"t","data":")" + std::string(1000, 'y') + R"("})");
+    auto got =
+        publish(d.port(), R"({"topic":"a","type":"t","data":")" + std::string(1000, 'y') + R"("})");
     ASSERT_EQ(got.size(), 1u);
     ids.push_back(got[0]);
   }
@@ -220,16 +225,19 @@ TEST(Errors, HealthAndMetricsEndpoints) {
   EXPECT_EQ(body["bus"]["kind"], "local");
   EXPECT_EQ(body["draining"], false);
   EXPECT_EQ(json::parse(http(d.port(), "GET", "/health").body)["status"], "ready");
-  auto head = raw_request(d.port(), "HEAD /health/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 1000ms);
+  auto head = raw_request(
+      d.port(), "HEAD /health/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 1000ms);
   EXPECT_EQ(head.status, 200);
-  EXPECT_EQ(head.headers["content-length"], std::to_string(std::string(R"({"status":"live"})").size()));
+  EXPECT_EQ(head.headers["content-length"],
+            std::to_string(std::string(R"({"status":"live"})").size()));
   publish(d.port(), R"({"topic":"a","type":"t","data":1})");
   auto m = http(d.port(), "GET", "/metrics");
   EXPECT_EQ(m.status, 200);
   EXPECT_NE(m.headers["content-type"].find("text/plain"), std::string::npos);
-  for (const char* name : {"ssehub_streams_open", "ssehub_connections_total",
-                           "ssehub_events_published_total", "ssehub_event_deliveries_total",
-                           "ssehub_slow_consumer_disconnects_total", "ssehub_bytes_written_total"}) {
+  for (const char* name :
+       {"ssehub_streams_open", "ssehub_connections_total", "ssehub_events_published_total",
+        "ssehub_event_deliveries_total", "ssehub_slow_consumer_disconnects_total",
+        "ssehub_bytes_written_total"}) {
     EXPECT_GE(metric_value(m.body, name), 0) << name;
   }
   EXPECT_EQ(metric_value(m.body, "ssehub_events_published_total"), 1);

@@ -107,8 +107,8 @@ TEST(Lifecycle, StreamLogLinesNeverHoldTheQueryString) {
 
 TEST(Lifecycle, SigtermDrainsStreamsWithJitteredRetryAndExitsZero) {
   Daemon d(Env{{"SSEHUB_SERVER_DRAIN_TIMEOUT_MS", "2000"},
-            {"SSEHUB_STREAM_RETRY_MS", "1000"},
-            {"SSEHUB_STREAM_RETRY_JITTER_MS", "5000"}});
+               {"SSEHUB_STREAM_RETRY_MS", "1000"},
+               {"SSEHUB_STREAM_RETRY_JITTER_MS", "5000"}});
   std::vector<std::unique_ptr<SseStream>> streams;
   for (int i = 0; i < 8; ++i) {
     streams.push_back(std::make_unique<SseStream>(d.port(), "/events?topic=a"));
@@ -118,7 +118,8 @@ TEST(Lifecycle, SigtermDrainsStreamsWithJitteredRetryAndExitsZero) {
   auto start = std::chrono::steady_clock::now();
   kill(d.pid(), SIGTERM);
   // Readiness fails and new streams are refused while draining.
-  EXPECT_TRUE(eventually([&] { return http(d.port(), "GET", "/health/ready").status == 503; }, 1000ms));
+  EXPECT_TRUE(
+      eventually([&] { return http(d.port(), "GET", "/health/ready").status == 503; }, 1000ms));
   auto refused = http(d.port(), "GET", "/events?topic=a");
   if (refused.status != 0) {  // the drain may already have finished
     EXPECT_EQ(refused.status, 503);

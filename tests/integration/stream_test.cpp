@@ -23,7 +23,8 @@ std::optional<SseEvent> expect_ready(SseStream& s) {
 std::string publish_n(std::uint16_t port, const std::string& topic, int n,
                       std::vector<std::string>* ids = nullptr) {
   json batch = json::array();
-  for (int i = 0; i < n; ++i) batch.push_back({{"topic", topic}, {"type", "t"}, {"data", {{"i", i}}}});
+  for (int i = 0; i < n; ++i)
+    batch.push_back({{"topic", topic}, {"type", "t"}, {"data", {{"i", i}}}});
   auto got = publish(port, batch.dump());
   EXPECT_EQ(got.size(), static_cast<std::size_t>(n));
   if (ids) ids->insert(ids->end(), got.begin(), got.end());
@@ -216,7 +217,9 @@ TEST(Stream, DisconnectedClientsAreCleanedUpPromptly) {
     EXPECT_EQ(metric_value(http(d.port(), "GET", "/metrics").body, "ssehub_streams_open"), 2);
   }
   EXPECT_TRUE(eventually(
-      [&] { return metric_value(http(d.port(), "GET", "/metrics").body, "ssehub_streams_open") == 0; },
+      [&] {
+        return metric_value(http(d.port(), "GET", "/metrics").body, "ssehub_streams_open") == 0;
+      },
       3000ms));
   auto health = json::parse(http(d.port(), "GET", "/health").body);
   EXPECT_EQ(health["topics"], 0);

@@ -117,7 +117,9 @@ std::string temp_path(const std::string& stem) {
 
 }  // namespace
 
-std::string binary_path() { return SSEHUB_BINARY; }
+std::string binary_path() {
+  return SSEHUB_BINARY;
+}
 
 std::uint16_t free_port() {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -161,7 +163,9 @@ Daemon::~Daemon() {
   ::unlink(log_path_.c_str());
 }
 
-std::string Daemon::log() const { return read_file(log_path_); }
+std::string Daemon::log() const {
+  return read_file(log_path_);
+}
 
 bool Daemon::running() {
   if (pid_ <= 0) return false;
@@ -324,7 +328,9 @@ void SseParser::line(const std::string& l) {
   }
 }
 
-std::vector<SseEvent> SseParser::take() { return std::exchange(ready_, {}); }
+std::vector<SseEvent> SseParser::take() {
+  return std::exchange(ready_, {});
+}
 
 SseStream::SseStream(std::uint16_t port, const std::string& target,
                      const std::map<std::string, std::string>& headers, const char* source_ip)
@@ -334,7 +340,9 @@ SseStream::SseStream(std::uint16_t port, const std::string& target,
   send_request();
 }
 
-SseStream::~SseStream() { close_socket(); }
+SseStream::~SseStream() {
+  close_socket();
+}
 
 void SseStream::close_socket() {
   if (fd_ >= 0) ::close(fd_);
@@ -342,7 +350,8 @@ void SseStream::close_socket() {
 }
 
 void SseStream::send_request() {
-  std::string req = "GET " + target_ + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n";
+  std::string req =
+      "GET " + target_ + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n";
   for (auto& [k, v] : request_headers_) req += k + ": " + v + "\r\n";
   req += "\r\n";
   if (fd_ >= 0 && !send_all(fd_, req)) closed_ = true;
@@ -413,8 +422,12 @@ bool SseStream::wait_closed(Ms timeout) {
   return closed_;
 }
 
-std::uint64_t seq_of(const std::string& id) { return std::stoull(id.substr(id.find('-') + 1)); }
-std::string epoch_of(const std::string& id) { return id.substr(0, id.find('-')); }
+std::uint64_t seq_of(const std::string& id) {
+  return std::stoull(id.substr(id.find('-') + 1));
+}
+std::string epoch_of(const std::string& id) {
+  return id.substr(0, id.find('-'));
+}
 
 double metric_value(const std::string& text, const std::string& name) {
   std::istringstream in(text);

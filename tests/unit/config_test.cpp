@@ -82,7 +82,8 @@ TEST(Config, ListenAddresses) {
   auto b = parse_listen("[::1]:0");
   EXPECT_EQ(b.host, "::1");
   EXPECT_EQ(b.port, 0);
-  for (const char* bad : {"", "8080", "host", ":80", "h:", "h:99999", "h:8x", "[::1]80", "::1:80"}) {
+  for (const char* bad :
+       {"", "8080", "host", ":80", "h:", "h:99999", "h:8x", "[::1]80", "::1:80"}) {
     EXPECT_EQ(error_key([&] { parse_listen(bad); }), "server.listen") << bad;
   }
   EXPECT_TRUE(is_loopback_host("127.0.0.1"));

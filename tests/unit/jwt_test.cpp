@@ -1,13 +1,10 @@
 #include "ssehub/jwt.hpp"
 
 #include <gtest/gtest.h>
-#include <openssl/bn.h>
-#include <openssl/ec.h>
-#include <openssl/ecdsa.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
 
 #include <nlohmann/json.hpp>
+
+#include "test_keys.hpp"
 
 namespace ssehub {
 namespace {
@@ -17,7 +14,8 @@ constexpr std::int64_t kNow = 1800000000;
 const std::string kSecret = "0123456789abcdef0123456789abcdef";
 
 std::string claims(std::int64_t exp = kNow + 60, json extra = json::object()) {
-  json c = {{"sub", "alice"}, {"exp", exp},
+  json c = {{"sub", "alice"},
+            {"exp", exp},
             {"ssehub", {{"subscribe", {"user:alice", "news:*"}}, {"publish", {"user:*"}}}}};
   c.update(extra);
   return c.dump();
@@ -32,7 +30,8 @@ std::string token_with(std::string_view header, std::string_view payload, std::s
 }
 
 TEST(Base64Url, RoundTripsAndRejectsNonCanonical) {
-  for (std::string s : std::vector<std::string>{"", "f", "fo", "foo", "foob", "fooba", "foobar", std::string("\0\xff", 2)}) {
+  for (std::string s : std::vector<std::string>{"", "f", "fo", "foo", "foob", "fooba", "foobar",
+                                                std::string("\0\xff", 2)}) {
     EXPECT_EQ(base64url_decode(base64url_encode(s)), s);
   }
   EXPECT_FALSE(base64url_decode("a"));
@@ -56,11 +55,14 @@ TEST(Jwt, RejectsEveryBadTokenKind) {
   v.issuer("https://issuer.example").audience("ssehub");
   json ok_extra = {{"iss", "https://issuer.example"}, {"aud", "ssehub"}};
   ASSERT_EQ(reason(v.verify(sign_hs256(claims(kNow + 60, ok_extra), kSecret), kNow)), "");
-  EXPECT_EQ(reason(v.verify(sign_hs256(claims(kNow + 60, ok_extra), "another-secret-of-32-bytes!!!!!"), kNow)),
+  EXPECT_EQ(reason(v.verify(
+                sign_hs256(claims(kNow + 60, ok_extra), "another-secret-of-32-bytes!!!!!"), kNow)),
             "bad signature");
-  EXPECT_EQ(reason(v.verify(token_with(R"({"alg":"none"})", claims(kNow + 60, ok_extra), ""), kNow)),
-            "token algorithm must be HS256");
-  EXPECT_EQ(reason(v.verify(sign_hs256(claims(kNow - 100, ok_extra), kSecret), kNow)), "token expired");
+  EXPECT_EQ(
+      reason(v.verify(token_with(R"({"alg":"none"})", claims(kNow + 60, ok_extra), ""), kNow)),
+      "token algorithm must be HS256");
+  EXPECT_EQ(reason(v.verify(sign_hs256(claims(kNow - 100, ok_extra), kSecret), kNow)),
+            "token expired");
   EXPECT_EQ(reason(v.verify(sign_hs256(claims(kNow - 2, ok_extra), kSecret), kNow)), "");  // leeway
   json no_exp = {{"sub", "a"}, {"iss", "https://issuer.example"}, {"aud", "ssehub"}};
   EXPECT_EQ(reason(v.verify(sign_hs256(no_exp.dump(), kSecret), kNow)), "token has no exp");
@@ -68,82 +70,42 @@ TEST(Jwt, RejectsEveryBadTokenKind) {
   future["nbf"] = kNow + 600;
   EXPECT_EQ(reason(v.verify(sign_hs256(claims(kNow + 900, future), kSecret), kNow)),
             "token is not valid yet (nbf)");
-  EXPECT_EQ(reason(v.verify(sign_hs256(claims(kNow + 60, {{"iss", "evil"}, {"aud", "ssehub"}}), kSecret), kNow)),
-            "wrong issuer");
-  EXPECT_EQ(reason(v.verify(sign_hs256(claims(kNow + 60, {{"iss", "https://issuer.example"}, {"aud", {"x", "y"}}}), kSecret), kNow)),
-            "wrong audience");
-  EXPECT_EQ(reason(v.verify(sign_hs256(claims(kNow + 60, {{"iss", "https://issuer.example"}, {"aud", {"x", "ssehub"}}}), kSecret), kNow)),
+  EXPECT_EQ(
+      reason(v.verify(sign_hs256(claims(kNow + 60, {{"iss", "evil"}, {"aud", "ssehub"}}), kSecret),
+                      kNow)),
+      "wrong issuer");
+  EXPECT_EQ(
+      reason(v.verify(
+          sign_hs256(claims(kNow + 60, {{"iss", "https://issuer.example"}, {"aud", {"x", "y"}}}),
+                     kSecret),
+          kNow)),
+      "wrong audience");
+  EXPECT_EQ(reason(v.verify(sign_hs256(claims(kNow + 60, {{"iss", "https://issuer.example"},
+                                                          {"aud", {"x", "ssehub"}}}),
+                                       kSecret),
+                            kNow)),
             "");
-  for (std::string bad : std::vector<std::string>{"", "abc", "a.b", "a.b.c.d", "!!.??.**", std::string(9000, 'a')}) {
+  for (std::string bad :
+       std::vector<std::string>{"", "abc", "a.b", "a.b.c.d", "!!.??.**", std::string(9000, 'a')}) {
     EXPECT_NE(reason(v.verify(bad, kNow)), "") << bad;
   }
-  EXPECT_EQ(reason(v.verify(token_with(R"({"alg":"HS256"})", "[1]", "x"), kNow)), "token parts are not JSON objects");
+  EXPECT_EQ(reason(v.verify(token_with(R"({"alg":"HS256"})", "[1]", "x"), kNow)),
+            "token parts are not JSON objects");
 }
 
 TEST(Jwt, ShortSecretIsRefused) {
   EXPECT_THROW(JwtVerifier::with_secret("short"), std::runtime_error);
 }
 
-struct KeyPair {
-  EVP_PKEY* key = nullptr;
-  ~KeyPair() { EVP_PKEY_free(key); }
-  std::string public_pem() const {
-    BIO* bio = BIO_new(BIO_s_mem());
-    PEM_write_bio_PUBKEY(bio, key);
-    char* data = nullptr;
-    long n = BIO_get_mem_data(bio, &data);
-    std::string out(data, static_cast<std::size_t>(n));
-    BIO_free(bio);
-    return out;
-  }
-  std::string sign(std::string_view input) const {
-    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-    EVP_DigestSignInit(ctx, nullptr, EVP_sha256(), nullptr, key);
-    std::size_t len = 0;
-    EVP_DigestSign(ctx, nullptr, &len, reinterpret_cast<const unsigned char*>(input.data()), input.size());
-    std::string sig(len, '\0');
-    EVP_DigestSign(ctx, reinterpret_cast<unsigned char*>(sig.data()), &len,
-                   reinterpret_cast<const unsigned char*>(input.data()), input.size());
-    sig.resize(len);
-    EVP_MD_CTX_free(ctx);
-    return sig;
-  }
-};
-
-KeyPair rsa_key() {
-  KeyPair k;
-  k.key = EVP_RSA_gen(2048);
-  return k;
-}
-
-KeyPair ec_key() {
-  KeyPair k;
-  k.key = EVP_EC_gen("P-256");
-  return k;
-}
-
-// JOSE wants r || s for ES256; OpenSSL signs DER.
-std::string der_to_jose(const std::string& der) {
-  const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
-  ECDSA_SIG* sig = d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der.size()));
-  std::string out(64, '\0');
-  BN_bn2binpad(ECDSA_SIG_get0_r(sig), reinterpret_cast<unsigned char*>(out.data()), 32);
-  BN_bn2binpad(ECDSA_SIG_get0_s(sig), reinterpret_cast<unsigned char*>(out.data()) + 32, 32);
-  ECDSA_SIG_free(sig);
-  return out;
-}
+using test::KeyPair;
 
 std::string signed_token(const KeyPair& k, const std::string& alg, const std::string& payload) {
-  std::string input = base64url_encode(R"({"alg":")" + alg + R"(","typ":"JWT"})") + "." +
-                      base64url_encode(payload);
-  std::string sig = k.sign(input);
-  if (alg == "ES256") sig = der_to_jose(sig);
-  return input + "." + base64url_encode(sig);
+  return k.sign_jwt(alg, payload);
 }
 
 TEST(Jwt, Rs256AndEs256WithPublicKeys) {
-  KeyPair rsa = rsa_key();
-  KeyPair ec = ec_key();
+  KeyPair rsa = KeyPair::rsa2048();
+  KeyPair ec = KeyPair::ec_p256();
   auto rv = JwtVerifier::with_public_key_pem(rsa.public_pem());
   auto ev = JwtVerifier::with_public_key_pem(ec.public_pem());
   EXPECT_EQ(rv.algorithm(), "RS256");
@@ -151,18 +113,19 @@ TEST(Jwt, Rs256AndEs256WithPublicKeys) {
   EXPECT_EQ(reason(rv.verify(signed_token(rsa, "RS256", claims()), kNow)), "");
   EXPECT_EQ(reason(ev.verify(signed_token(ec, "ES256", claims()), kNow)), "");
   // Wrong key, wrong algorithm for the key, tampered payload.
-  KeyPair other = ec_key();
+  KeyPair other = KeyPair::ec_p256();
   EXPECT_EQ(reason(ev.verify(signed_token(other, "ES256", claims()), kNow)), "bad signature");
-  EXPECT_EQ(reason(rv.verify(signed_token(ec, "ES256", claims()), kNow)), "token algorithm must be RS256");
+  EXPECT_EQ(reason(rv.verify(signed_token(ec, "ES256", claims()), kNow)),
+            "token algorithm must be RS256");
   std::string t = signed_token(rsa, "RS256", claims());
   auto dot = t.find('.');
-  std::string tampered = t.substr(0, dot + 1) + base64url_encode(claims(kNow + 99999)) +
-                         t.substr(t.rfind('.'));
+  std::string tampered =
+      t.substr(0, dot + 1) + base64url_encode(claims(kNow + 99999)) + t.substr(t.rfind('.'));
   EXPECT_EQ(reason(rv.verify(tampered, kNow)), "bad signature");
 }
 
 TEST(Jwt, Hs256SignedWithThePublicKeyTextIsRefused) {
-  KeyPair rsa = rsa_key();
+  KeyPair rsa = KeyPair::rsa2048();
   std::string pem = rsa.public_pem();
   auto v = JwtVerifier::with_public_key_pem(pem);
   EXPECT_EQ(reason(v.verify(sign_hs256(claims(), pem), kNow)), "token algorithm must be RS256");

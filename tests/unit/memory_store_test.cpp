@@ -9,7 +9,10 @@ std::vector<std::string> append(MemoryStore& s, std::vector<NewEvent> batch,
                                 std::vector<EventBatchPtr>* published = nullptr) {
   std::vector<std::string> ids;
   s.append(
-      std::move(batch), [&](EventBatchPtr b) { if (published) published->push_back(b); },
+      std::move(batch),
+      [&](EventBatchPtr b) {
+        if (published) published->push_back(b);
+      },
       [&](AppendResult r) {
         EXPECT_TRUE(r.ok);
         ids = r.ids;

@@ -6,13 +6,18 @@
 namespace ssehub {
 namespace {
 
-LastEventId id(std::string_view text) { return resolve_last_event_id(text, std::nullopt); }
+LastEventId id(std::string_view text) {
+  return resolve_last_event_id(text, std::nullopt);
+}
 
-StoreWindow window(std::uint64_t head, std::uint64_t pruned = 0) { return {"ep", head, pruned}; }
+StoreWindow window(std::uint64_t head, std::uint64_t pruned = 0) {
+  return {"ep", head, pruned};
+}
 
 std::vector<Event> events(std::uint64_t from, std::uint64_t to) {
   std::vector<Event> out;
-  for (auto s = from; s <= to; ++s) out.push_back(Event{format_event_id("ep", s), s, "t", "m", "1"});
+  for (auto s = from; s <= to; ++s)
+    out.push_back(Event{format_event_id("ep", s), s, "t", "m", "1"});
   return out;
 }
 
@@ -95,9 +100,11 @@ namespace ssehub {
 namespace {
 
 TEST(DecideReplay, FailureOfThisStoreSettlesTheClientsOwnId) {
-  auto same = replay_failed(resolve_last_event_id("ep-4", std::nullopt), FailureReason::timeout, "ep");
+  auto same =
+      replay_failed(resolve_last_event_id("ep-4", std::nullopt), FailureReason::timeout, "ep");
   EXPECT_EQ(same.covered_through, 4u);
-  auto other = replay_failed(resolve_last_event_id("zz-4", std::nullopt), FailureReason::timeout, "ep");
+  auto other =
+      replay_failed(resolve_last_event_id("zz-4", std::nullopt), FailureReason::timeout, "ep");
   EXPECT_EQ(other.covered_through, 0u);
 }
 

@@ -28,7 +28,8 @@ TEST(ReplayHandoff, HoldsLiveDuringReplayAndSkipsOverlap) {
   ReplayHandoff h(1024);
   h.begin_replay();
   // Live 4..7 arrive while the replay read up to head 5.
-  for (std::uint64_t s = 4; s <= 7; ++s) EXPECT_EQ(h.offer(s, frame(s)), ReplayHandoff::Offer::held);
+  for (std::uint64_t s = 4; s <= 7; ++s)
+    EXPECT_EQ(h.offer(s, frame(s)), ReplayHandoff::Offer::held);
   auto out = h.finish_replay(5);
   EXPECT_EQ(seqs(out), (std::vector<std::uint64_t>{6, 7}));
   EXPECT_FALSE(h.replaying());

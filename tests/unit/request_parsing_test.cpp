@@ -72,7 +72,8 @@ TEST(PublishBody, OneOrMany) {
   auto& v = std::get<std::vector<NewEvent>>(one);
   ASSERT_EQ(v.size(), 1u);
   EXPECT_EQ(v[0].data, R"({"x":[1,"two"]})");
-  auto many = parse_publish_body(R"([{"topic":"a","type":"t","data":1},{"topic":"b","data":null}])");
+  auto many =
+      parse_publish_body(R"([{"topic":"a","type":"t","data":1},{"topic":"b","data":null}])");
   auto& m = std::get<std::vector<NewEvent>>(many);
   ASSERT_EQ(m.size(), 2u);
   EXPECT_EQ(m[1].type, "message");
@@ -128,8 +129,8 @@ TEST(PublishBody, DeepNestingIsRefusedBeforeItCanExhaustTheStack) {
   auto r = parse_publish_body(deep);
   ASSERT_TRUE(std::holds_alternative<ApiError>(r));
   EXPECT_EQ(std::get<ApiError>(r).code, "bad_json");
-  std::string ok = R"({"topic":"a","type":"t","data":)" + std::string(60, '[') +
-                   std::string(60, ']') + "}";
+  std::string ok =
+      R"({"topic":"a","type":"t","data":)" + std::string(60, '[') + std::string(60, ']') + "}";
   EXPECT_TRUE(std::holds_alternative<std::vector<NewEvent>>(parse_publish_body(ok)));
 }
 
@@ -140,7 +141,8 @@ TEST(Printable, ReplacesControlCharacters) {
 
 TEST(Token, FromHeaderQueryOrCookie) {
   auto t = std::get<Target>(parse_target("/events?topic=a&access_token=Q"));
-  EXPECT_EQ(extract_token(std::string_view("Bearer H"), t, std::string_view("ssehub_token=C")), "H");
+  EXPECT_EQ(extract_token(std::string_view("Bearer H"), t, std::string_view("ssehub_token=C")),
+            "H");
   EXPECT_EQ(extract_token(std::nullopt, t, std::string_view("ssehub_token=C")), "Q");
   auto plain = std::get<Target>(parse_target("/events?topic=a"));
   EXPECT_EQ(extract_token(std::nullopt, plain, std::string_view("x=1; ssehub_token=C; y=2")), "C");

@@ -25,7 +25,8 @@ TEST(SseFrame, KeepsEmptyLinesOfData) {
 }
 
 TEST(SseFrame, LineBreaksCannotEscapeIdOrType) {
-  EXPECT_EQ(encode_event("e-1\ndata: x", "t\r\nid: 9", "d"), "id: e-1data: x\nevent: tid: 9\ndata: d\n\n");
+  EXPECT_EQ(encode_event("e-1\ndata: x", "t\r\nid: 9", "d"),
+            "id: e-1data: x\nevent: tid: 9\ndata: d\n\n");
 }
 
 TEST(SseFrame, RetryAndComment) {
