@@ -12,12 +12,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (auto* f = std::get_if<ssehub::JwtFailure>(&r)) {
     // The reason goes into logs and 401 bodies: it is one of a fixed set, so it
     // can never carry any part of the token.
-    static const char* kReasons[] = {"token is too long", "token is not three base64url parts",
+    static const char* kReasons[] = {"token is too long",
+                                     "token is not three base64url parts",
                                      "token is not valid base64url",
                                      "token parts are not JSON objects",
-                                     "token algorithm must be HS256", "bad signature",
-                                     "token has no exp", "token expired", "nbf is not a number",
-                                     "token is not valid yet (nbf)", "wrong issuer",
+                                     "token algorithm must be HS256",
+                                     "bad signature",
+                                     "token has no exp",
+                                     "token expired",
+                                     "nbf is not a number",
+                                     "token is not valid yet (nbf)",
+                                     "wrong issuer",
                                      "wrong audience"};
     bool known = false;
     for (const char* k : kReasons) known = known || f->reason == k;

@@ -20,7 +20,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string_view line = body.substr(start, end - start);
     if (line.empty()) __builtin_trap();  // a blank line before the end dispatches early
     if (line.find('\r') != std::string_view::npos) __builtin_trap();
-    if (line.rfind("id: ", 0) != 0 && line.rfind("event: ", 0) != 0 && line.rfind("data: ", 0) != 0) {
+    if (line.rfind("id: ", 0) != 0 && line.rfind("event: ", 0) != 0 &&
+        line.rfind("data: ", 0) != 0) {
       __builtin_trap();
     }
     start = end + 1;

@@ -143,6 +143,18 @@ const std::vector<KeyDef>& key_defs() {
                          {100, 600000}, "on SIGTERM, streams end spread over this window"));
     v.push_back(list_key("server", "cors_origins", S, &ServerConfig::cors_origins,
                          "exact origins allowed by CORS"));
+    v.push_back(uint_key("server", "max_request_head_bytes", S,
+                         &ServerConfig::max_request_head_bytes, {1024, 1048576},
+                         "request line and headers at most; past it 431"));
+    v.push_back(uint_key("server", "max_url_bytes", S, &ServerConfig::max_url_bytes, {256, 1048576},
+                         "request target at most; past it 414"));
+    v.push_back(uint_key("server", "max_body_bytes", S, &ServerConfig::max_body_bytes,
+                         {1024, 67108864}, "request body at most; past it 413"));
+    v.push_back(uint_key("server", "max_publish_batch", S, &ServerConfig::max_publish_batch,
+                         {1, 100000}, "events in one POST /publish at most; past it 413"));
+    v.push_back(uint_key("server", "request_timeout_ms", S, &ServerConfig::request_timeout_ms,
+                         {100, 600000},
+                         "a request head or body not read in time closes the connection"));
     auto T = &Config::stream;
     v.push_back(uint_key("stream", "heartbeat_ms", T, &StreamConfig::heartbeat_ms, {10, kDay},
                          "interval of `heartbeat` events"));

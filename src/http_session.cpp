@@ -67,10 +67,11 @@ void HttpSession::run() {
 
 void HttpSession::do_read() {
   parser_.emplace();
-  parser_->header_limit(kMaxRequestHeadBytes);
-  parser_->body_limit(kMaxRequestBodyBytes);
+  const auto& server = ctx_.config.server;
+  parser_->header_limit(static_cast<std::uint32_t>(server.max_request_head_bytes));
+  parser_->body_limit(server.max_body_bytes);
   // A request head or body that does not arrive in time ends the connection.
-  stream_.expires_after(kRequestReadTimeout);
+  stream_.expires_after(std::chrono::milliseconds(server.request_timeout_ms));
   http::async_read(
       stream_, buffer_, *parser_,
       [self = shared_from_this()](error_code ec, std::size_t n) { self->on_read(ec, n); });
@@ -80,20 +81,21 @@ void HttpSession::on_read(error_code ec, std::size_t) {
   if (ec == http::error::end_of_stream || ec == net::error::eof) return do_close();
   if (ec == beast::error::timeout) {
     bump(ctx_.metrics.request_timeouts);
-    spdlog::debug("request not read within {}s; closing", kRequestReadTimeout.count());
+    spdlog::info("request not read within server.request_timeout_ms ({} ms); closing",
+                 ctx_.config.server.request_timeout_ms);
     return do_close();
   }
   if (ec == http::error::header_limit) {
-    return send_error(
-        error(431, "header_too_large",
-              "request head is larger than " + std::to_string(kMaxRequestHeadBytes) + " bytes"),
-        false);
+    return send_error(error(431, "header_too_large",
+                            "request head is larger than server.max_request_head_bytes (" +
+                                std::to_string(ctx_.config.server.max_request_head_bytes) + ")"),
+                      false);
   }
   if (ec == http::error::body_limit) {
-    return send_error(
-        error(413, "body_too_large",
-              "request body is larger than " + std::to_string(kMaxRequestBodyBytes) + " bytes"),
-        false);
+    return send_error(error(413, "body_too_large",
+                            "request body is larger than server.max_body_bytes (" +
+                                std::to_string(ctx_.config.server.max_body_bytes) + ")"),
+                      false);
   }
   if (ec) {
     if (ec.category() == make_error_code(http::error::bad_target).category() ||
@@ -115,7 +117,8 @@ std::string HttpSession::cors_for(const Request& req) const {
 void HttpSession::handle(Request req) {
   auto origin = req.find(http::field::origin);
   origin_ = origin == req.end() ? std::string() : std::string(origin->value());
-  auto parsed = parse_target(std::string_view(req.target().data(), req.target().size()));
+  auto parsed = parse_target(std::string_view(req.target().data(), req.target().size()),
+                             ctx_.config.server.max_url_bytes);
   if (auto* e = std::get_if<ApiError>(&parsed)) return send_error(*e, false);
   const Target& target = std::get<Target>(parsed);
   const auto method = req.method();
@@ -227,7 +230,7 @@ void HttpSession::handle_publish(const Request& req, const Target& target) {
     return send_error(error(415, "unsupported_media_type", "Content-Type must be application/json"),
                       keep);
   }
-  auto parsed = parse_publish_body(req.body());
+  auto parsed = parse_publish_body(req.body(), ctx_.config.server.max_publish_batch);
   if (auto* e = std::get_if<ApiError>(&parsed)) return send_error(*e, keep);
   auto events = std::move(std::get<std::vector<NewEvent>>(parsed));
   std::vector<std::string> topics;
@@ -300,7 +303,7 @@ void HttpSession::send(Response res, bool prepared) {
   if (!prepared) res.prepare_payload();
   response_ = std::make_shared<Response>(std::move(res));
   const bool close = !response_->keep_alive();
-  stream_.expires_after(kRequestReadTimeout);
+  stream_.expires_after(std::chrono::milliseconds(ctx_.config.server.request_timeout_ms));
   http::async_write(stream_, *response_,
                     [self = shared_from_this(), close](error_code ec, std::size_t n) {
                       self->on_write(close, ec, n);

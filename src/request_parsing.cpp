@@ -64,11 +64,11 @@ std::optional<std::string_view> Target::param(std::string_view name) const {
   return std::nullopt;
 }
 
-std::variant<Target, ApiError> parse_target(std::string_view target) {
-  if (target.size() > kMaxTargetBytes) {
+std::variant<Target, ApiError> parse_target(std::string_view target, std::size_t max_bytes) {
+  if (target.size() > max_bytes) {
     return ApiError{414,
                     "uri_too_long",
-                    "request target is longer than " + std::to_string(kMaxTargetBytes) + " bytes",
+                    "request target is longer than " + std::to_string(max_bytes) + " bytes",
                     {}};
   }
   if (target.empty() || target.front() != '/') {
@@ -166,7 +166,8 @@ std::variant<NewEvent, ApiError> parse_one_event(const json& j, std::size_t inde
 
 }  // namespace
 
-std::variant<std::vector<NewEvent>, ApiError> parse_publish_body(std::string_view body) {
+std::variant<std::vector<NewEvent>, ApiError> parse_publish_body(std::string_view body,
+                                                                 std::size_t max_batch) {
   json doc;
   struct TooDeep {};
   try {
@@ -184,10 +185,10 @@ std::variant<std::vector<NewEvent>, ApiError> parse_publish_body(std::string_vie
   try {
     if (doc.is_array()) {
       if (doc.empty()) return bad("empty_batch", "the event array is empty");
-      if (doc.size() > kMaxPublishBatch) {
+      if (doc.size() > max_batch) {
         return ApiError{413,
                         "batch_too_large",
-                        "at most " + std::to_string(kMaxPublishBatch) + " events per request",
+                        "at most " + std::to_string(max_batch) + " events per request",
                         {}};
       }
       out.reserve(doc.size());

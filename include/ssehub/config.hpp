@@ -17,6 +17,11 @@ struct ServerConfig {
   std::uint64_t max_connections = 50000;
   std::uint64_t drain_timeout_ms = 10000;
   std::vector<std::string> cors_origins;
+  std::uint64_t max_request_head_bytes = 8192;
+  std::uint64_t max_url_bytes = 4096;
+  std::uint64_t max_body_bytes = 1048576;
+  std::uint64_t max_publish_batch = 1000;
+  std::uint64_t request_timeout_ms = 10000;
 };
 
 struct StreamConfig {

@@ -25,10 +25,6 @@ namespace http = beast::http;
 
 class Worker;
 
-inline constexpr std::size_t kMaxRequestHeadBytes = 8 * 1024;
-inline constexpr std::size_t kMaxRequestBodyBytes = 1024 * 1024;
-inline constexpr std::chrono::seconds kRequestReadTimeout{10};
-
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
   HttpSession(tcp::socket socket, Worker& worker, ConnectionSlot slot, bool over_capacity);

@@ -25,6 +25,7 @@ struct ApiError {
 // `{"error":"<code>","detail":"<text>"}`
 std::string error_body(const ApiError& e);
 
+// Defaults of server.max_url_bytes and server.max_publish_batch.
 inline constexpr std::size_t kMaxTargetBytes = 4096;
 inline constexpr std::size_t kMaxPublishBatch = 1000;
 inline constexpr std::size_t kMaxTypeBytes = 100;
@@ -42,7 +43,8 @@ struct Target {
 };
 
 // Splits and percent-decodes a request target ('+' is a space in the query).
-std::variant<Target, ApiError> parse_target(std::string_view target);
+std::variant<Target, ApiError> parse_target(std::string_view target,
+                                            std::size_t max_bytes = kMaxTargetBytes);
 
 struct EventsRequest {
   std::vector<std::string> topics;  // deduplicated, in order
@@ -56,7 +58,8 @@ std::variant<EventsRequest, ApiError> parse_events_request(
     std::size_t max_topics);
 
 // A JSON object {"topic","type","data"} or an array of 1..kMaxPublishBatch of them.
-std::variant<std::vector<NewEvent>, ApiError> parse_publish_body(std::string_view body);
+std::variant<std::vector<NewEvent>, ApiError> parse_publish_body(
+    std::string_view body, std::size_t max_batch = kMaxPublishBatch);
 
 // The bearer token from `Authorization: Bearer`, else the `access_token` query
 // parameter, else the `ssehub_token` cookie.

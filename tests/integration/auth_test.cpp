@@ -167,14 +167,18 @@ TEST(Auth, Rs256AndEs256PublicKeysThroughTheDaemon) {
     EXPECT_EQ(s.read_head(), 200) << alg;
     // HS256 "signed" with the public key text must not pass as the key's algorithm.
     std::string confused = sign_hs256(claims_for("pk:1"), pem);
-    EXPECT_EQ(http(d.port(), "GET", "/events?topic=pk:1", "", {{"Authorization", "Bearer " + confused}}).status,
-              401) << alg;
+    EXPECT_EQ(
+        http(d.port(), "GET", "/events?topic=pk:1", "", {{"Authorization", "Bearer " + confused}})
+            .status,
+        401)
+        << alg;
     // Another key of the same kind: bad signature.
     KeyPair other = alg == "RS256" ? KeyPair::rsa2048() : KeyPair::ec_p256();
     EXPECT_EQ(http(d.port(), "GET", "/events?topic=pk:1", "",
                    {{"Authorization", "Bearer " + other.sign_jwt(alg, claims_for("pk:1"))}})
                   .status,
-              401) << alg;
+              401)
+        << alg;
     ::unlink(path.c_str());
   }
 }

@@ -90,6 +90,38 @@ TEST(Errors, TableOfBadRequests) {
   EXPECT_NE(metrics.find("ssehub_http_errors_total{status=\"431\"} 1"), std::string::npos);
 }
 
+TEST(Errors, RequestLimitsAreConfigurable) {
+  Daemon d(Env{{"SSEHUB_SERVER_MAX_URL_BYTES", "300"},
+               {"SSEHUB_SERVER_MAX_REQUEST_HEAD_BYTES", "2048"},
+               {"SSEHUB_SERVER_MAX_BODY_BYTES", "1024"},
+               {"SSEHUB_SERVER_MAX_PUBLISH_BATCH", "2"},
+               {"SSEHUB_SERVER_REQUEST_TIMEOUT_MS", "300"}});
+  EXPECT_EQ(http(d.port(), "GET", "/events?topic=a&x=" + std::string(400, 'x')).status, 414);
+  EXPECT_EQ(http(d.port(), "GET", "/events?topic=a&x=" + std::string(200, 'x')).status, 400);
+  EXPECT_EQ(http(d.port(), "GET", "/health", "", {{"X-Big", std::string(3000, 'b')}}).status, 431);
+  EXPECT_EQ(http(d.port(), "POST", "/publish",
+                 R"({"topic":"a","type":"t","data":")" + std::string(2000, 'd') + R"("})")
+                .status,
+            413);
+  std::string three = R"([{"topic":"a","data":1},{"topic":"a","data":2},{"topic":"a","data":3}])";
+  auto r = http(d.port(), "POST", "/publish", three);
+  EXPECT_EQ(r.status, 413);
+  EXPECT_EQ(json::parse(r.body)["error"], "batch_too_large");
+  // A request head that never completes is closed after request_timeout_ms.
+  int fd = connect_loopback(d.port());
+  ASSERT_GE(fd, 0);
+  std::string partial = "GET /events?topic=a HTTP/1.1\r\nHost: x\r\n";
+  ::send(fd, partial.data(), partial.size(), 0);
+  auto start = std::chrono::steady_clock::now();
+  char buf[64];
+  ssize_t n = ::recv(fd, buf, sizeof buf, 0);  // blocks until the daemon closes
+  EXPECT_LE(n, 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 3000ms);
+  ::close(fd);
+  EXPECT_GE(metric_value(http(d.port(), "GET", "/metrics").body, "ssehub_request_timeouts_total"),
+            1);
+}
+
 TEST(Errors, KeepAliveServesSeveralRequestsOnOneConnection) {
   Daemon d;
   std::string two =

@@ -33,21 +33,31 @@ std::string random_bytes(std::mt19937& rng, std::size_t n) {
 
 std::string hostile_request(int kind, std::mt19937& rng) {
   switch (kind) {
-    case 0: return random_bytes(rng, 16 + rng() % 4000);
-    case 1: return "GET /events?topic=h HTTP/1.1\r\nHost:";  // truncated head
-    case 2: return "GET /events?topic=h HTTP/1.1\r\nX: " + std::string(10000, 'a') + "\r\n\r\n";
-    case 3: return "POST /publish HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 2000000\r\n\r\n" +
-                   std::string(30000, '[');
-    case 4: return "BREW /coffee HTCPCP/1.0\r\n\r\n";
-    case 5: return "GET /events?topic=%ff%00&topic=&lastEventId=" + std::string(3000, '9') + " HTTP/1.1\r\n\r\n";
+    case 0:
+      return random_bytes(rng, 16 + rng() % 4000);
+    case 1:
+      return "GET /events?topic=h HTTP/1.1\r\nHost:";  // truncated head
+    case 2:
+      return "GET /events?topic=h HTTP/1.1\r\nX: " + std::string(10000, 'a') + "\r\n\r\n";
+    case 3:
+      return "POST /publish HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: "
+             "2000000\r\n\r\n" +
+             std::string(30000, '[');
+    case 4:
+      return "BREW /coffee HTCPCP/1.0\r\n\r\n";
+    case 5:
+      return "GET /events?topic=%ff%00&topic=&lastEventId=" + std::string(3000, '9') +
+             " HTTP/1.1\r\n\r\n";
     case 6: {
       std::string body = random_bytes(rng, 1 + rng() % 500);
       return "POST /publish HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: " +
              std::to_string(body.size()) + "\r\n\r\n" + body;
     }
-    case 7: return std::string("GET /events?topic=h HTTP/1.1\r\nLast-Event-ID: \0\0\xff\r\n\r\n", 52);
+    case 7:
+      return std::string("GET /events?topic=h HTTP/1.1\r\nLast-Event-ID: \0\0\xff\r\n\r\n", 52);
     case 8: {
-      std::string body = R"({"topic":"h","type":"t","data":)" + std::string(5000, '[') + std::string(5000, ']') + "}";
+      std::string body = R"({"topic":"h","type":"t","data":)" + std::string(5000, '[') +
+                         std::string(5000, ']') + "}";
       return "POST /publish HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: " +
              std::to_string(body.size()) + "\r\n\r\n" + body;
     }
@@ -56,8 +66,10 @@ std::string hostile_request(int kind, std::mt19937& rng) {
       for (int i = 0; i < 50; ++i) many += "GET /health/live HTTP/1.1\r\n\r\n";
       return many + "GET /x HTTP/1.1\r\nContent-Length: -5\r\n\r\n";
     }
-    case 10: return "GET /events?topic=h HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n";
-    default: return "GET / HTTP/1.1\r\nHost: x\r\n" + random_bytes(rng, 64) + "\r\n\r\n";
+    case 10:
+      return "GET /events?topic=h HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n";
+    default:
+      return "GET / HTTP/1.1\r\nHost: x\r\n" + random_bytes(rng, 64) + "\r\n\r\n";
   }
 }
 
@@ -89,7 +101,9 @@ TEST(Hostile, MalformedFloodWhileASubscriberKeepsReceiving) {
     ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
     if (sent % 3 == 0) {  // sometimes read what comes back, sometimes just hang up
       char buf[512];
-      struct timeval tv{0, 20000};
+      struct timeval tv {
+        0, 20000
+      };
       setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
       (void)::recv(fd, buf, sizeof buf, 0);
     }
@@ -107,10 +121,12 @@ TEST(Hostile, MalformedFloodWhileASubscriberKeepsReceiving) {
   EXPECT_TRUE(d.running());
   EXPECT_EQ(http(d.port(), "GET", "/health/live").status, 200);
   // Every hostile connection is gone (lingering closes end within 2 s).
-  EXPECT_TRUE(eventually([&] {
-    auto m = http(d.port(), "GET", "/metrics").body;
-    return metric_value(m, "ssehub_connections_open") <= 2;
-  }, 10000ms));
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto m = http(d.port(), "GET", "/metrics").body;
+        return metric_value(m, "ssehub_connections_open") <= 2;
+      },
+      10000ms));
 #ifndef SSEHUB_SANITIZE
   // Allocator caches keep some pages; a leak per request would be far more.
   long after = rss_kib(d.pid());

@@ -22,8 +22,12 @@ std::string der_to_jose(const std::string& der) {
 
 }  // namespace
 
-KeyPair KeyPair::rsa2048() { return KeyPair(EVP_RSA_gen(2048)); }
-KeyPair KeyPair::ec_p256() { return KeyPair(EVP_EC_gen("P-256")); }
+KeyPair KeyPair::rsa2048() {
+  return KeyPair(EVP_RSA_gen(2048));
+}
+KeyPair KeyPair::ec_p256() {
+  return KeyPair(EVP_EC_gen("P-256"));
+}
 
 std::string KeyPair::public_pem() const {
   BIO* bio = BIO_new(BIO_s_mem());

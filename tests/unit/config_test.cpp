@@ -134,6 +134,11 @@ TEST(Config, ExampleFileLoadsAndHoldsTheDefaults) {
   EXPECT_EQ(loaded.store.memory_capacity, defaults.store.memory_capacity);
   EXPECT_EQ(loaded.bus.sentinel_interval_ms, defaults.bus.sentinel_interval_ms);
   EXPECT_EQ(loaded.log.format, defaults.log.format);
+  EXPECT_EQ(loaded.server.max_request_head_bytes, 8192u);
+  EXPECT_EQ(loaded.server.max_url_bytes, 4096u);
+  EXPECT_EQ(loaded.server.max_body_bytes, 1048576u);
+  EXPECT_EQ(loaded.server.max_publish_batch, 1000u);
+  EXPECT_EQ(loaded.server.request_timeout_ms, 10000u);
 }
 
 }  // namespace
