@@ -186,6 +186,11 @@ const std::vector<KeyDef>& key_defs() {
                          {1, 100000000}, "events the memory store keeps"));
     v.push_back(uint_key("store", "retention_hours", O, &StoreConfig::retention_hours, {1, 87600},
                          "events older than this are pruned (postgres)"));
+    v.push_back(uint_key("store", "retention_interval_ms", O, &StoreConfig::retention_interval_ms,
+                         {100, kDay}, "how often one replica prunes expired events (postgres)"));
+    v.push_back(uint_key("store", "publish_timeout_ms", O, &StoreConfig::publish_timeout_ms,
+                         {100, 600000},
+                         "a publish the store has not committed by then answers 503 (postgres)"));
     auto B = &Config::bus;
     v.push_back(string_key("bus", "kind", B, &BusConfig::kind, {"local", "redis"},
                            "live event bus: local or redis"));

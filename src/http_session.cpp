@@ -162,7 +162,10 @@ void HttpSession::handle(Request req) {
     Response res{http::status::ok, req.version()};
     if (target.path == "/metrics") {
       res.set(http::field::content_type, "text/plain; version=0.0.4");
-      res.body() = ctx_.metrics.render(nullptr);
+      res.body() = ctx_.metrics.render([this](std::string& out) {
+        ctx_.store->render_metrics(out);
+        ctx_.bus->render_metrics(out);
+      });
     } else if (target.path == "/health/live") {
       res.set(http::field::content_type, "application/json");
       res.body() = R"({"status":"live"})";

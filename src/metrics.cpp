@@ -27,6 +27,12 @@ void metric(std::string& out, const std::string& name, const std::string& type,
 
 }  // namespace
 
+void append_metric(std::string& out, const std::string& name, const std::string& type,
+                   const std::string& help, double value) {
+  line(out, name, type, help);
+  out += name + " " + num(value) + "\n";
+}
+
 Histogram::Histogram(std::vector<double> bounds)
     : bounds_(std::move(bounds)), buckets_(bounds_.size() + 1) {}
 

@@ -126,6 +126,22 @@ std::variant<EventsRequest, ApiError> parse_events_request(
 
 namespace {
 
+// JSON allows \u0000 in strings; text columns and many consumers do not.
+bool contains_nul(const json& j) {
+  if (j.is_string()) return j.get_ref<const std::string&>().find('\0') != std::string::npos;
+  if (j.is_array()) {
+    for (const auto& v : j) {
+      if (contains_nul(v)) return true;
+    }
+  }
+  if (j.is_object()) {
+    for (const auto& [k, v] : j.items()) {
+      if (k.find('\0') != std::string::npos || contains_nul(v)) return true;
+    }
+  }
+  return false;
+}
+
 std::variant<NewEvent, ApiError> parse_one_event(const json& j, std::size_t index, bool in_array) {
   std::string where = in_array ? "event " + std::to_string(index) + ": " : "";
   if (!j.is_object()) return bad("bad_event", where + "must be an object with topic, type, data");
@@ -149,8 +165,9 @@ std::variant<NewEvent, ApiError> parse_one_event(const json& j, std::size_t inde
     if (ev.type.empty() || ev.type.size() > kMaxTypeBytes) {
       return bad("bad_type", where + "type must be 1-" + std::to_string(kMaxTypeBytes) + " bytes");
     }
-    if (ev.type.find_first_of("\r\n") != std::string::npos) {
-      return bad("bad_type", where + "type must not contain CR or LF");
+    if (std::any_of(ev.type.begin(), ev.type.end(),
+                    [](char c) { return static_cast<unsigned char>(c) < 0x20; })) {
+      return bad("bad_type", where + "type must not contain control characters (CR, LF, NUL...)");
     }
     static const std::string reserved[] = {"ready", "heartbeat", "replay-truncated",
                                            "replay-failed", "token-expired"};
@@ -160,6 +177,9 @@ std::variant<NewEvent, ApiError> parse_one_event(const json& j, std::size_t inde
   }
   auto data = j.find("data");
   if (data == j.end()) return bad("bad_data", where + "data is required (any JSON value)");
+  if (contains_nul(*data)) {
+    return bad("bad_data", where + "data must not contain the NUL character (\\u0000)");
+  }
   ev.data = data->dump(-1, ' ', false, json::error_handler_t::strict);
   return ev;
 }

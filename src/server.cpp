@@ -10,6 +10,8 @@
 
 #include "ssehub/local_bus.hpp"
 #include "ssehub/memory_store.hpp"
+#include "ssehub/pg_log_bus.hpp"
+#include "ssehub/postgres_store.hpp"
 
 namespace ssehub {
 namespace {
@@ -69,15 +71,18 @@ Server::Server(Config config) : signals_(control_), drain_timer_(control_) {
   ctx_.config = std::move(config);
   const Config& c = ctx_.config;
   ctx_.replica_id = hostname_or("ssehub") + "-" + std::to_string(getpid());
-  if (c.store.kind != "memory") {
-    throw ConfigError("store.kind", "\"" + c.store.kind + "\" is not available in this build");
-  }
   if (c.bus.kind != "local") {
     throw ConfigError("bus.kind", "\"" + c.bus.kind + "\" is not available in this build");
   }
   if (c.auth.mode == "jwt") ctx_.verifier = make_verifier(c.auth);
-  ctx_.store = std::make_unique<MemoryStore>(c.store.memory_capacity);
-  ctx_.bus = std::make_unique<LocalBus>();
+  if (c.store.kind == "postgres") {
+    ctx_.store = std::make_unique<PostgresStore>(c.store, c.replay);
+    // Every replica follows the log, so replicas on one database share live events.
+    ctx_.bus = std::make_unique<PgLogBus>(c.store.postgres_url);
+  } else {
+    ctx_.store = std::make_unique<MemoryStore>(c.store.memory_capacity);
+    ctx_.bus = std::make_unique<LocalBus>();
+  }
   hub_ = std::make_unique<Hub>(*ctx_.bus);
   ctx_.hub = hub_.get();
 }

@@ -44,6 +44,8 @@ struct StoreConfig {
   std::string postgres_url;
   std::uint64_t memory_capacity = 100000;
   std::uint64_t retention_hours = 72;
+  std::uint64_t retention_interval_ms = 60000;
+  std::uint64_t publish_timeout_ms = 5000;
 };
 
 struct BusConfig {

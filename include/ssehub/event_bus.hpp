@@ -28,6 +28,8 @@ class EventBus {
 
   virtual bool ready() const = 0;
   virtual std::string health_json() const = 0;
+  // Appends the bus's own series to /metrics (Prometheus text).
+  virtual void render_metrics(std::string& out) const { (void)out; }
   virtual void stop() {}
 };
 

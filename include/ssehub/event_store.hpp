@@ -54,6 +54,8 @@ class EventStore {
   // Component state for /health: {"state": ..., ...}; `ready` false fails readiness.
   virtual bool ready() const = 0;
   virtual std::string health_json() const = 0;
+  // Appends the store's own series to /metrics (Prometheus text).
+  virtual void render_metrics(std::string& out) const { (void)out; }
 
   virtual void stop() {}
 };

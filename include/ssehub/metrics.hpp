@@ -40,6 +40,10 @@ class Histogram {
   Counter count_{0};
 };
 
+// One counter or gauge sample with its HELP and TYPE lines, for component series.
+void append_metric(std::string& out, const std::string& name, const std::string& type,
+                   const std::string& help, double value);
+
 // Written only by the owning worker thread (bump_owned); read by /metrics.
 struct alignas(64) WorkerCounters {
   Counter deliveries{0};

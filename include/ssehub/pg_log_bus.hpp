@@ -1,0 +1,63 @@
+#pragma once
+// The local bus on the Postgres store: each replica follows the event log itself.
+// A commit announces itself with NOTIFY; the follower thread then reads the rows
+// after the last seq it delivered, in seq order, and hands them to the hub. Ids
+// commit in id order (the store's ordered section), so reading by seq has no gap,
+// and several replicas on one database see every event without Redis. After a
+// lost connection it reconnects and goes on from the last seq it delivered.
+//
+// Threads: start()/stop() from the server thread; the sink runs on the follower
+// thread. Lifetime: stop() joins the thread.
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "ssehub/event_bus.hpp"
+#include "ssehub/pg_link.hpp"
+
+namespace ssehub {
+
+class PgLogBus final : public EventBus {
+ public:
+  explicit PgLogBus(std::string conninfo);
+  ~PgLogBus() override;
+
+  std::string_view kind() const override { return "local"; }
+  // Reads the current head synchronously (events committed before start are not
+  // delivered live), then follows; throws std::runtime_error if the database
+  // cannot be reached.
+  void start(BatchSink sink) override;
+  void publish(EventBatchPtr) override {}  // the log is the bus
+  bool ready() const override { return following_.load(); }
+  std::string health_json() const override;
+  void render_metrics(std::string& out) const override;
+  void stop() override;
+
+  static constexpr std::size_t kPage = 1000;
+  static constexpr long kPollMicros = 500000;  // reads even without a NOTIFY
+
+ private:
+  void run();
+  void listen(pqxx::connection& c);
+  // Delivers everything committed after last_seq_; returns the events delivered.
+  std::size_t catch_up(pqxx::connection& c);
+
+  PgStatus status_;
+  PgLink link_;
+  CallWatch watch_;
+  BatchSink sink_;
+  std::string epoch_;
+  std::atomic<std::uint64_t> last_seq_{0};
+  std::atomic<std::uint64_t> delivered_{0};
+  std::atomic<std::uint64_t> reconnects_{0};
+  std::atomic<bool> following_{false};
+  std::atomic<bool> stopping_{false};
+  bool listening_ = false;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::thread thread_;
+};
+
+}  // namespace ssehub

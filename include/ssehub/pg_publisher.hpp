@@ -1,0 +1,72 @@
+#pragma once
+// The Postgres store's publish path: a bounded queue of publish requests and one
+// thread that commits whatever is waiting as one transaction inside the ordered
+// section (see PostgresStore). A request not committed by its deadline is
+// answered as failed and, if its transaction is running, the call is interrupted.
+//
+// Threads: submit() from any thread; the rest runs on the publisher thread.
+// Lifetime: stop() joins the thread and fails what is still queued.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "ssehub/event_store.hpp"
+#include "ssehub/pg_link.hpp"
+
+namespace ssehub {
+
+struct PgShared;
+
+class PgPublisher {
+ public:
+  PgPublisher(PgShared& shared, std::chrono::milliseconds timeout);
+  ~PgPublisher();
+
+  void submit(std::vector<NewEvent> events, OrderedPublish publish,
+              std::function<void(AppendResult)> done);
+  void stop();
+  std::size_t queued_events() const;
+
+  // Bounds on one transaction and on what may wait for the next.
+  static constexpr std::size_t kMaxBatchEvents = 5000;
+  static constexpr std::size_t kMaxBatchBytes = 8 << 20;
+  static constexpr std::size_t kMaxQueuedEvents = 50000;
+
+ private:
+  struct Request {
+    std::vector<NewEvent> events;
+    std::size_t bytes = 0;
+    OrderedPublish publish;
+    std::function<void(AppendResult)> done;
+    std::atomic<bool> settled{false};
+    std::atomic<bool> in_flight{false};
+    std::uint64_t timer = 0;
+    bool settle(AppendResult r);
+  };
+  using Batch = std::vector<std::shared_ptr<Request>>;
+
+  void run();
+  Batch take_batch(std::unique_lock<std::mutex>& lock);
+  void commit(const Batch& batch);
+  // Commits the batch in one transaction; returns the failure, if any.
+  std::optional<PgFailure> try_commit(const Batch& batch);
+  void fail_all(const Batch& batch, const std::string& why);
+
+  PgShared& shared_;
+  const std::chrono::milliseconds timeout_;
+  PgLink link_;
+  CallWatch watch_;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<std::shared_ptr<Request>> queue_;
+  std::size_t queued_events_ = 0;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace ssehub

@@ -1,0 +1,66 @@
+#include "ssehub/deadline_scheduler.hpp"
+
+namespace ssehub {
+
+DeadlineScheduler::DeadlineScheduler() : thread_([this] { run(); }) {}
+
+DeadlineScheduler::~DeadlineScheduler() {
+  stop();
+}
+
+void DeadlineScheduler::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+    due_.clear();
+    index_.clear();
+  }
+  wake_.notify_all();
+  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+}
+
+std::uint64_t DeadlineScheduler::schedule(Clock::time_point when, std::function<void()> fn) {
+  std::uint64_t id;
+  bool earliest;
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return 0;
+    id = next_id_++;
+    due_.emplace(std::make_pair(when, id), std::move(fn));
+    index_.emplace(id, when);
+    earliest = due_.begin()->first.second == id;
+  }
+  if (earliest) wake_.notify_all();
+  return id;
+}
+
+void DeadlineScheduler::cancel(std::uint64_t id) {
+  std::lock_guard lock(mutex_);
+  auto it = index_.find(id);
+  if (it == index_.end()) return;
+  due_.erase({it->second, id});
+  index_.erase(it);
+}
+
+void DeadlineScheduler::run() {
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    if (due_.empty()) {
+      wake_.wait(lock);
+      continue;
+    }
+    auto first = due_.begin();
+    if (Clock::now() < first->first.first) {
+      wake_.wait_until(lock, first->first.first);
+      continue;
+    }
+    auto fn = std::move(first->second);
+    index_.erase(first->first.second);
+    due_.erase(first);
+    lock.unlock();
+    fn();
+    lock.lock();
+  }
+}
+
+}  // namespace ssehub

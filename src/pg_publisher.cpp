@@ -1,0 +1,220 @@
+#include "ssehub/pg_publisher.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "ssehub/event_id.hpp"
+#include "ssehub/pg_sql.hpp"
+#include "ssehub/postgres_store.hpp"
+
+namespace ssehub {
+namespace {
+
+AppendResult failed(std::string why) {
+  AppendResult r;
+  r.error = std::move(why);
+  return r;
+}
+
+}  // namespace
+
+bool PgPublisher::Request::settle(AppendResult r) {
+  if (settled.exchange(true)) return false;
+  done(std::move(r));
+  return true;
+}
+
+PgPublisher::PgPublisher(PgShared& shared, std::chrono::milliseconds timeout)
+    : shared_(shared),
+      timeout_(timeout),
+      link_(shared.conninfo, "publish", shared.status, timeout),
+      thread_([this] { run(); }) {}
+
+PgPublisher::~PgPublisher() {
+  stop();
+}
+
+void PgPublisher::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  watch_.interrupt();
+  thread_.join();
+  for (auto& r : queue_) r->settle(failed("the server is stopping"));
+  queue_.clear();
+}
+
+std::size_t PgPublisher::queued_events() const {
+  std::lock_guard lock(mutex_);
+  return queued_events_;
+}
+
+void PgPublisher::submit(std::vector<NewEvent> events, OrderedPublish publish,
+                         std::function<void(AppendResult)> done) {
+  auto req = std::make_shared<Request>();
+  for (const auto& e : events) req->bytes += e.topic.size() + e.type.size() + e.data.size() + 16;
+  req->events = std::move(events);
+  req->publish = std::move(publish);
+  req->done = std::move(done);
+  std::unique_lock lock(mutex_);
+  if (stopping_) {
+    lock.unlock();
+    req->settle(failed("the server is stopping"));
+    return;
+  }
+  if (queued_events_ + req->events.size() > kMaxQueuedEvents) {
+    lock.unlock();
+    spdlog::warn("publish refused: {} events already wait for the store", kMaxQueuedEvents);
+    req->settle(failed("too many events wait for the store; retry later"));
+    return;
+  }
+  queued_events_ += req->events.size();
+  queue_.push_back(req);
+  lock.unlock();
+  wake_.notify_one();
+  // Past the deadline the client is answered; a running commit is interrupted.
+  std::weak_ptr<Request> weak = req;
+  req->timer =
+      shared_.scheduler.schedule(std::chrono::steady_clock::now() + timeout_, [this, weak] {
+        auto r = weak.lock();
+        if (!r || !r->settle(failed("the store did not commit within store.publish_timeout_ms"))) {
+          return;
+        }
+        if (r->in_flight) watch_.interrupt();
+      });
+}
+
+void PgPublisher::run() {
+  std::unique_lock lock(mutex_);
+  while (true) {
+    wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    if (stopping_) return;
+    Batch batch = take_batch(lock);
+    lock.unlock();
+    if (!batch.empty()) commit(batch);
+    for (auto& r : batch) shared_.scheduler.cancel(r->timer);
+    lock.lock();
+  }
+}
+
+PgPublisher::Batch PgPublisher::take_batch(std::unique_lock<std::mutex>&) {
+  Batch batch;
+  std::size_t events = 0, bytes = 0;
+  while (!queue_.empty()) {
+    auto& next = queue_.front();
+    if (!batch.empty() &&
+        (events + next->events.size() > kMaxBatchEvents || bytes + next->bytes > kMaxBatchBytes)) {
+      break;
+    }
+    queued_events_ -= next->events.size();
+    // One that timed out while queued is dropped unwritten.
+    if (!next->settled) {
+      events += next->events.size();
+      bytes += next->bytes;
+      next->in_flight = true;
+      batch.push_back(std::move(next));
+    }
+    queue_.pop_front();
+  }
+  return batch;
+}
+
+void PgPublisher::commit(const Batch& batch) {
+  auto failure = try_commit(batch);
+  if (!failure) return;
+  // A data error in one request must not fail the others: commit each alone.
+  if (failure->reason == FailureReason::error && batch.size() > 1) {
+    spdlog::warn("batched commit of {} requests failed ({}); committing them one by one",
+                 batch.size(), failure->message);
+    for (const auto& r : batch) {
+      if (r->settled) continue;
+      if (auto f = try_commit(Batch{r})) fail_all(Batch{r}, f->message);
+    }
+    return;
+  }
+  fail_all(batch, failure->message);
+}
+
+void PgPublisher::fail_all(const Batch& batch, const std::string& why) {
+  bump(shared_.commit_failures);
+  spdlog::error("publish of {} requests failed: {}", batch.size(), why);
+  for (const auto& r : batch) r->settle(failed(why));
+}
+
+std::optional<PgFailure> PgPublisher::try_commit(const Batch& batch) {
+  std::vector<std::string_view> topics, types, data;
+  for (const auto& r : batch) {
+    if (r->settled) continue;
+    for (const auto& e : r->events) {
+      topics.push_back(e.topic);
+      types.push_back(e.type);
+      data.push_back(e.data);
+    }
+  }
+  if (topics.empty()) return std::nullopt;
+  const auto started = std::chrono::steady_clock::now();
+  watch_.rearm();
+  bool locked = false;
+  try {
+    pqxx::connection& c = link_.get();
+    watch_.attach(c.sock());
+    {
+      pqxx::nontransaction n(c);
+      n.exec_params("SELECT pg_advisory_lock($1::bigint)", pg::kPublishLock);
+      locked = true;
+    }
+    pqxx::work w(c);
+    pqxx::row row = w.exec_params1(pg::kAppendSql, topics.size(), pg::text_array(topics),
+                                   pg::text_array(types), pg::text_array(data));
+    w.commit();
+    const auto base = row[0].as<std::uint64_t>();
+    const std::string epoch = row[1].as<std::string>();
+    // Still inside the ordered section: live publication in commit order.
+    std::uint64_t seq = base;
+    for (const auto& r : batch) {
+      if (r->settled && !r->in_flight) continue;
+      auto events = std::make_shared<EventBatch>();
+      AppendResult result;
+      result.ok = true;
+      for (auto& ne : r->events) {
+        Event ev;
+        ev.seq = ++seq;
+        ev.id = format_event_id(epoch, ev.seq);
+        ev.topic = std::move(ne.topic);
+        ev.type = std::move(ne.type);
+        ev.data = std::move(ne.data);
+        result.ids.push_back(ev.id);
+        events->push_back(std::move(ev));
+      }
+      if (r->publish) r->publish(std::move(events));
+      r->settle(std::move(result));
+    }
+    {
+      pqxx::nontransaction n(c);
+      n.exec_params("SELECT pg_advisory_unlock($1::bigint)", pg::kPublishLock);
+    }
+    watch_.detach();
+    bump(shared_.commits);
+    shared_.commit_batch.observe(static_cast<double>(topics.size()));
+    shared_.commit_seconds.observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    return std::nullopt;
+  } catch (...) {
+    watch_.detach();
+    PgFailure f = link_.fail(&watch_);
+    // A session lock must not outlive a failed transaction on a kept connection.
+    if (locked && link_.open()) {
+      try {
+        pqxx::nontransaction n(link_.get());
+        n.exec_params("SELECT pg_advisory_unlock($1::bigint)", pg::kPublishLock);
+      } catch (...) {
+        link_.reset();
+      }
+    }
+    return f;
+  }
+}
+
+}  // namespace ssehub

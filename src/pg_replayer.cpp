@@ -1,0 +1,167 @@
+#include "ssehub/pg_replayer.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "ssehub/pg_sql.hpp"
+#include "ssehub/postgres_store.hpp"
+
+namespace ssehub {
+
+bool PgReplayer::Job::settle(ReplayResult r) {
+  if (settled.exchange(true)) return false;
+  done(std::move(r));
+  return true;
+}
+
+PgReplayer::PgReplayer(PgShared& shared, std::size_t threads, std::chrono::milliseconds timeout)
+    : shared_(shared), timeout_(timeout) {
+  for (std::size_t i = 0; i < threads; ++i) {
+    watches_.push_back(std::make_unique<CallWatch>());
+  }
+  for (std::size_t i = 0; i < threads; ++i) threads_.emplace_back([this, i] { run(i); });
+}
+
+PgReplayer::~PgReplayer() {
+  stop();
+}
+
+void PgReplayer::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  for (auto& w : watches_) w->interrupt();
+  for (auto& t : threads_) t.join();
+  for (auto& j : queue_) j->settle(failure(FailureReason::unavailable, "the server is stopping"));
+  queue_.clear();
+}
+
+std::size_t PgReplayer::queued() const {
+  std::lock_guard lock(mutex_);
+  return queue_.size();
+}
+
+ReplayResult PgReplayer::failure(FailureReason reason, std::string why) const {
+  ReplayResult r;
+  r.failure = reason;
+  r.error = std::move(why);
+  r.epoch = shared_.epoch;
+  return r;
+}
+
+void PgReplayer::submit(ReplayQuery query, std::function<void(ReplayResult)> done) {
+  auto job = std::make_shared<Job>();
+  job->query = std::move(query);
+  job->done = std::move(done);
+  job->deadline = std::chrono::steady_clock::now() + timeout_;
+  std::unique_lock lock(mutex_);
+  if (stopping_ || queue_.size() >= kMaxQueued) {
+    bool stopping = stopping_;
+    lock.unlock();
+    bump(shared_.replays_busy);
+    job->settle(failure(stopping ? FailureReason::unavailable : FailureReason::busy,
+                        stopping ? "the server is stopping" : "the replay queue is full"));
+    return;
+  }
+  queue_.push_back(job);
+  lock.unlock();
+  wake_.notify_one();
+  std::weak_ptr<Job> weak = job;
+  job->timer = shared_.scheduler.schedule(job->deadline, [this, weak] {
+    auto j = weak.lock();
+    if (!j) return;
+    std::lock_guard jl(j->mutex);
+    if (j->watch) {
+      if (j->settle(failure(FailureReason::timeout, "the query ran past replay.timeout_ms"))) {
+        j->watch->interrupt();
+      }
+      return;
+    }
+    // Never started: the pool was busy, or its threads are stuck reaching a
+    // database that is down.
+    bool down = !shared_.status.connected();
+    if (j->settle(failure(
+            down ? FailureReason::unavailable : FailureReason::busy,
+            down ? "postgres is unavailable" : "no replay slot within replay.timeout_ms"))) {
+      if (!down) bump(shared_.replays_busy);
+    }
+  });
+}
+
+void PgReplayer::run(std::size_t index) {
+  CallWatch& watch = *watches_[index];
+  PgLink link(shared_.conninfo, "replay", shared_.status, timeout_);
+  std::unique_lock lock(mutex_);
+  while (true) {
+    wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    if (stopping_) return;
+    auto job = std::move(queue_.front());
+    queue_.pop_front();
+    lock.unlock();
+    {
+      std::lock_guard jl(job->mutex);
+      if (!job->settled) {
+        watch.rearm();
+        job->watch = &watch;
+      }
+    }
+    if (job->watch) {
+      in_use_.fetch_add(1);
+      ReplayResult r = query(link, watch, job->query);
+      in_use_.fetch_sub(1);
+      {
+        std::lock_guard jl(job->mutex);
+        job->watch = nullptr;
+      }
+      shared_.scheduler.cancel(job->timer);
+      job->settle(std::move(r));
+    }
+    lock.lock();
+  }
+}
+
+ReplayResult PgReplayer::query(PgLink& link, CallWatch& watch, const ReplayQuery& q) {
+  std::vector<std::string_view> topics(q.topics.begin(), q.topics.end());
+  const bool has_id = q.after.kind == LastEventId::Kind::id;
+  try {
+    pqxx::connection& c = link.get();
+    watch.attach(c.sock());
+    if (watch.fired()) throw pqxx::broken_connection("interrupted");
+    pqxx::nontransaction n(c);
+    pqxx::result rows =
+        n.exec_params(pg::kReplaySql, pg::text_array(topics), has_id ? q.after.id.seq : 0,
+                      q.limit + 1, has_id ? q.after.id.epoch : std::string());
+    watch.detach();
+    bump(shared_.replay_queries);
+    ReplayResult r;
+    r.ok = true;
+    ReplaySnapshot& snap = r.snapshot;
+    if (rows.empty()) throw std::runtime_error("the ssehub_meta row is missing");
+    snap.window.epoch = rows[0][0].as<std::string>();
+    snap.window.head_seq = rows[0][1].as<std::uint64_t>();
+    snap.window.pruned_through = rows[0][2].as<std::uint64_t>();
+    r.epoch = snap.window.epoch;
+    snap.check = check_requested_id(q.after, snap.window);
+    if (snap.check == IdCheck::ok) {
+      for (const auto& row : rows) {
+        if (row[3].is_null()) continue;
+        Event ev;
+        ev.seq = row[3].as<std::uint64_t>();
+        ev.id = format_event_id(snap.window.epoch, ev.seq);
+        ev.topic = row[4].as<std::string>();
+        ev.type = row[5].as<std::string>();
+        ev.data = row[6].as<std::string>();
+        snap.events.push_back(std::move(ev));
+      }
+    }
+    return r;
+  } catch (...) {
+    watch.detach();
+    PgFailure f = link.fail(&watch);
+    return failure(f.reason, f.message);
+  }
+}
+
+}  // namespace ssehub

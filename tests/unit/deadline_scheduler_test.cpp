@@ -1,0 +1,66 @@
+#include "ssehub/deadline_scheduler.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <mutex>
+#include <vector>
+
+namespace ssehub {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = DeadlineScheduler::Clock;
+
+bool wait_for(const std::atomic<int>& n, int want, std::chrono::milliseconds limit) {
+  auto end = Clock::now() + limit;
+  while (Clock::now() < end) {
+    if (n.load() >= want) return true;
+    std::this_thread::sleep_for(1ms);
+  }
+  return n.load() >= want;
+}
+
+TEST(DeadlineScheduler, RunsCallbacksInDeadlineOrderNotBefore) {
+  DeadlineScheduler s;
+  std::mutex m;
+  std::vector<int> order;
+  std::atomic<int> ran{0};
+  auto now = Clock::now();
+  std::atomic<long long> early{0};
+  for (int i : {3, 1, 2}) {
+    auto when = now + std::chrono::milliseconds(20 * i);
+    s.schedule(when, [&, i, when] {
+      if (Clock::now() < when) ++early;
+      std::lock_guard lock(m);
+      order.push_back(i);
+      ++ran;
+    });
+  }
+  ASSERT_TRUE(wait_for(ran, 3, 5000ms));
+  EXPECT_EQ(order, (std::vector<int>{1, 2, 3}));
+  EXPECT_EQ(early.load(), 0);
+}
+
+TEST(DeadlineScheduler, CancelledCallbackNeverRuns) {
+  DeadlineScheduler s;
+  std::atomic<int> ran{0}, marker{0};
+  auto id = s.schedule(Clock::now() + 30ms, [&] { ++ran; });
+  s.schedule(Clock::now() + 60ms, [&] { ++marker; });
+  s.cancel(id);
+  ASSERT_TRUE(wait_for(marker, 1, 5000ms));
+  EXPECT_EQ(ran.load(), 0);
+}
+
+TEST(DeadlineScheduler, StopDropsPendingAndRefusesNew) {
+  std::atomic<int> ran{0};
+  DeadlineScheduler s;
+  s.schedule(Clock::now() + 10s, [&] { ++ran; });
+  s.stop();
+  EXPECT_EQ(s.schedule(Clock::now(), [&] { ++ran; }), 0u);
+  s.stop();
+  EXPECT_EQ(ran.load(), 0);
+}
+
+}  // namespace
+}  // namespace ssehub
