@@ -65,6 +65,7 @@ void PgHousekeeper::check() {
     shared_.status.down(f.message);
   }
   shared_.scheduler.cancel(timer);
+  link_.drop_if_interrupted(watch_);
 }
 
 void PgHousekeeper::prune() {

@@ -58,22 +58,6 @@ void PgPublisher::submit(std::vector<NewEvent> events, OrderedPublish publish,
   req->events = std::move(events);
   req->publish = std::move(publish);
   req->done = std::move(done);
-  std::unique_lock lock(mutex_);
-  if (stopping_) {
-    lock.unlock();
-    req->settle(failed("the server is stopping"));
-    return;
-  }
-  if (queued_events_ + req->events.size() > kMaxQueuedEvents) {
-    lock.unlock();
-    spdlog::warn("publish refused: {} events already wait for the store", kMaxQueuedEvents);
-    req->settle(failed("too many events wait for the store; retry later"));
-    return;
-  }
-  queued_events_ += req->events.size();
-  queue_.push_back(req);
-  lock.unlock();
-  wake_.notify_one();
   // Past the deadline the client is answered; a running commit is interrupted.
   std::weak_ptr<Request> weak = req;
   req->timer =
@@ -84,6 +68,21 @@ void PgPublisher::submit(std::vector<NewEvent> events, OrderedPublish publish,
         }
         if (r->in_flight) watch_.interrupt();
       });
+  std::unique_lock lock(mutex_);
+  const bool stopping = stopping_;
+  const bool full = queued_events_ + req->events.size() > kMaxQueuedEvents;
+  if (!stopping && !full) {
+    queued_events_ += req->events.size();
+    queue_.push_back(req);
+    lock.unlock();
+    wake_.notify_one();
+    return;
+  }
+  lock.unlock();
+  shared_.scheduler.cancel(req->timer);
+  if (full) spdlog::warn("publish refused: {} events already wait for the store", kMaxQueuedEvents);
+  req->settle(failed(stopping ? "the server is stopping"
+                              : "too many events wait for the store; retry later"));
 }
 
 void PgPublisher::run() {
@@ -94,6 +93,7 @@ void PgPublisher::run() {
     Batch batch = take_batch(lock);
     lock.unlock();
     if (!batch.empty()) commit(batch);
+    link_.drop_if_interrupted(watch_);
     for (auto& r : batch) shared_.scheduler.cancel(r->timer);
     lock.lock();
   }

@@ -56,38 +56,41 @@ void PgReplayer::submit(ReplayQuery query, std::function<void(ReplayResult)> don
   job->query = std::move(query);
   job->done = std::move(done);
   job->deadline = std::chrono::steady_clock::now() + timeout_;
+  std::weak_ptr<Job> weak = job;
+  job->timer = shared_.scheduler.schedule(job->deadline, [this, weak] { expire(weak); });
   std::unique_lock lock(mutex_);
-  if (stopping_ || queue_.size() >= kMaxQueued) {
-    bool stopping = stopping_;
+  const bool stopping = stopping_;
+  if (!stopping && queue_.size() < kMaxQueued) {
+    queue_.push_back(job);
     lock.unlock();
-    bump(shared_.replays_busy);
-    job->settle(failure(stopping ? FailureReason::unavailable : FailureReason::busy,
-                        stopping ? "the server is stopping" : "the replay queue is full"));
+    wake_.notify_one();
     return;
   }
-  queue_.push_back(job);
   lock.unlock();
-  wake_.notify_one();
-  std::weak_ptr<Job> weak = job;
-  job->timer = shared_.scheduler.schedule(job->deadline, [this, weak] {
-    auto j = weak.lock();
-    if (!j) return;
-    std::lock_guard jl(j->mutex);
-    if (j->watch) {
-      if (j->settle(failure(FailureReason::timeout, "the query ran past replay.timeout_ms"))) {
-        j->watch->interrupt();
-      }
-      return;
+  shared_.scheduler.cancel(job->timer);
+  if (!stopping) bump(shared_.replays_busy);
+  job->settle(failure(stopping ? FailureReason::unavailable : FailureReason::busy,
+                      stopping ? "the server is stopping" : "the replay queue is full"));
+}
+
+// At the deadline: a running query is interrupted (`timeout`); one that never
+// started failed to get a slot (`busy`) or a connection (`unavailable`).
+void PgReplayer::expire(const std::weak_ptr<Job>& weak) {
+  auto j = weak.lock();
+  if (!j) return;
+  std::lock_guard jl(j->mutex);
+  if (j->watch) {
+    if (j->settle(failure(FailureReason::timeout, "the query ran past replay.timeout_ms"))) {
+      j->watch->interrupt();
     }
-    // Never started: the pool was busy, or its threads are stuck reaching a
-    // database that is down.
-    bool down = !shared_.status.connected();
-    if (j->settle(failure(
-            down ? FailureReason::unavailable : FailureReason::busy,
-            down ? "postgres is unavailable" : "no replay slot within replay.timeout_ms"))) {
-      if (!down) bump(shared_.replays_busy);
-    }
-  });
+    return;
+  }
+  bool down = !shared_.status.connected();
+  if (j->settle(
+          failure(down ? FailureReason::unavailable : FailureReason::busy,
+                  down ? "postgres is unavailable" : "no replay slot within replay.timeout_ms"))) {
+    if (!down) bump(shared_.replays_busy);
+  }
 }
 
 void PgReplayer::run(std::size_t index) {
@@ -115,6 +118,7 @@ void PgReplayer::run(std::size_t index) {
         std::lock_guard jl(job->mutex);
         job->watch = nullptr;
       }
+      link.drop_if_interrupted(watch);
       shared_.scheduler.cancel(job->timer);
       job->settle(std::move(r));
     }

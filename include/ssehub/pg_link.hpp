@@ -78,6 +78,11 @@ class PgLink {
   pqxx::connection& get();
   bool open() const { return conn_ != nullptr; }
   void reset() { conn_.reset(); }
+  // A call interrupted just as it finished may have left the socket shut down:
+  // the connection must not be used again.
+  void drop_if_interrupted(const CallWatch& watch) {
+    if (watch.fired()) conn_.reset();
+  }
 
   // Classifies the exception in flight (call inside a catch block), drops the
   // connection when it may be broken, and updates the status.

@@ -51,6 +51,7 @@ class PgReplayer {
   };
 
   void run(std::size_t index);
+  void expire(const std::weak_ptr<Job>& job);
   ReplayResult query(PgLink& link, CallWatch& watch, const ReplayQuery& q);
   ReplayResult failure(FailureReason reason, std::string why) const;
 

@@ -200,6 +200,47 @@ TEST_F(PostgresStore, NulInDataIsRefusedWithoutFailingOthers) {
   EXPECT_EQ(publish_on(d.port(), {"a"}).size(), 1u);
 }
 
+// The protocol docs/publishing.md gives services that write events in their own
+// transaction: the event is delivered live and replayable like any other.
+TEST_F(PostgresStore, EventsWrittenInAnotherServicesTransactionAreDeliveredAndReplayed) {
+  Daemon d(pg_env());
+  auto before = publish_on(d.port(), {"orders"});
+  SseStream s(d.port(), "/events?topic=orders");
+  ASSERT_TRUE(open_ready(s));
+  auto rows = pg().query(db_, R"SQL(
+BEGIN;
+CREATE TABLE IF NOT EXISTS orders (id int PRIMARY KEY);
+INSERT INTO orders VALUES (42);
+WITH h AS (UPDATE ssehub_meta SET head_seq = head_seq + 2 WHERE id = 1
+           RETURNING head_seq - 2 AS base)
+INSERT INTO ssehub_events (seq, topic, type, data)
+SELECT h.base + e.n, 'orders', e.type, e.data::jsonb
+FROM h, (VALUES (1, 'created', '{"id":42}'), (2, 'paid', '{"id":42}')) AS e(n, type, data);
+SELECT pg_notify('ssehub_events', '');
+COMMIT;
+SELECT epoch || '-' || head_seq FROM ssehub_meta;
+)SQL");
+  ASSERT_EQ(rows.size(), 1u);
+  const std::string last = rows[0][0];
+  auto e1 = s.next_non_heartbeat();
+  auto e2 = s.next_non_heartbeat();
+  ASSERT_TRUE(e1 && e2);
+  EXPECT_EQ(e1->type, "created");
+  EXPECT_EQ(seq_of(*e1->id), seq_of(before[0]) + 1);
+  EXPECT_EQ(e2->type, "paid");
+  EXPECT_EQ(e2->id, last);
+  // Ids continue after them for publishes through ssehub.
+  auto after = publish_on(d.port(), {"orders"});
+  EXPECT_EQ(seq_of(after[0]), seq_of(last) + 1);
+  SseStream r(d.port(), "/events?topic=orders", {{"Last-Event-ID", before[0]}});
+  ASSERT_TRUE(open_ready(r));
+  auto got = read_events(r, 3);
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[0].id, e1->id);
+  EXPECT_EQ(got[1].id, last);
+  EXPECT_EQ(got[2].id, after[0]);
+}
+
 TEST_F(PostgresStore, ReplicasStartingTogetherMigrateOnceAndShareTheEpoch) {
   std::vector<std::unique_ptr<Daemon>> ds(3);
   {
