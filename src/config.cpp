@@ -328,6 +328,10 @@ void validate(const Config& c) {
   if (c.bus.kind == "redis" && c.bus.redis_url.empty()) {
     throw ConfigError("bus.redis_url", "is required when bus.kind is redis");
   }
+  if (c.bus.kind == "redis" && c.store.kind != "postgres") {
+    throw ConfigError("bus.kind",
+                      "redis needs store.kind postgres: replicas share ids and recover from it");
+  }
   if (c.bus.channel_prefix.empty()) throw ConfigError("bus.channel_prefix", "must not be empty");
   if (c.auth.mode == "jwt" && c.auth.jwt_secret.empty() && c.auth.jwt_public_key_file.empty()) {
     throw ConfigError("auth.jwt_secret", "auth.mode jwt needs jwt_secret or jwt_public_key_file");

@@ -20,6 +20,16 @@ void Hub::dispatch(EventBatchPtr batch) {
   }
 }
 
+void Hub::signal_gap(const std::string& epoch, std::uint64_t resume_seq) {
+  for (Worker* w : workers_) {
+    auto gap = std::make_shared<FanoutBatch>();
+    gap->events = std::make_shared<const EventBatch>();
+    gap->gap_resume = resume_seq;
+    gap->gap_epoch = epoch;
+    w->enqueue_fanout(std::move(gap));
+  }
+}
+
 void Hub::topic_joined(const std::string& topic) {
   std::lock_guard lock(mutex_);
   if (topic_refs_[topic]++ == 0) bus_.topic_added(topic);

@@ -12,6 +12,7 @@
 #include "ssehub/memory_store.hpp"
 #include "ssehub/pg_log_bus.hpp"
 #include "ssehub/postgres_store.hpp"
+#include "ssehub/redis_bus.hpp"
 
 namespace ssehub {
 namespace {
@@ -71,14 +72,23 @@ Server::Server(Config config) : signals_(control_), drain_timer_(control_) {
   ctx_.config = std::move(config);
   const Config& c = ctx_.config;
   ctx_.replica_id = hostname_or("ssehub") + "-" + std::to_string(getpid());
-  if (c.bus.kind != "local") {
-    throw ConfigError("bus.kind", "\"" + c.bus.kind + "\" is not available in this build");
-  }
   if (c.auth.mode == "jwt") ctx_.verifier = make_verifier(c.auth);
   if (c.store.kind == "postgres") {
     ctx_.store = std::make_unique<PostgresStore>(c.store, c.replay);
-    // Every replica follows the log, so replicas on one database share live events.
-    ctx_.bus = std::make_unique<PgLogBus>(c.store.postgres_url);
+    if (c.bus.kind == "redis") {
+      RedisBus::Options o;
+      o.url = c.bus.redis_url;
+      o.prefix = c.bus.channel_prefix;
+      o.replica = ctx_.replica_id;
+      o.sentinel_interval = std::chrono::milliseconds(c.bus.sentinel_interval_ms);
+      o.sentinel_timeout = std::chrono::milliseconds(c.bus.sentinel_timeout_ms);
+      o.recovery_limit = c.replay.limit;
+      o.postgres_url = c.store.postgres_url;
+      ctx_.bus = std::make_unique<RedisBus>(std::move(o));
+    } else {
+      // Every replica follows the log, so replicas on one database share live events.
+      ctx_.bus = std::make_unique<PgLogBus>(c.store.postgres_url);
+    }
   } else {
     ctx_.store = std::make_unique<MemoryStore>(c.store.memory_capacity);
     ctx_.bus = std::make_unique<LocalBus>();
@@ -122,6 +132,9 @@ int Server::run() {
     ctx_.metrics.workers.push_back(&workers_.back()->counters());
   }
   hub_->set_workers(raw);
+  ctx_.bus->set_gap_sink([hub = hub_.get()](const std::string& epoch, std::uint64_t resume) {
+    hub->signal_gap(epoch, resume);
+  });
   ctx_.bus->start([hub = hub_.get()](EventBatchPtr b) { hub->dispatch(std::move(b)); });
 
   listener_ = std::make_shared<Listener>(workers_[0]->io(), raw, ctx_);

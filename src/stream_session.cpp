@@ -52,12 +52,27 @@ void StreamSession::start() {
   bump(ctx_.metrics.streams_total);
   ctx_.metrics.streams_open.fetch_add(1, std::memory_order_relaxed);
   // Subscribe before anything is sent: every event published after the client
-  // sees `ready` reaches it.
+  // sees `ready` reaches it. Live events are held until then.
   worker_.add_session(this);
   slots_.resize(request_.topics.size());
   for (std::uint32_t i = 0; i < request_.topics.size(); ++i) {
     slots_[i].entry = worker_.join_topic(request_.topics[i], this, i, slots_[i].index);
   }
+  handoff_.begin_replay();
+  error_code ignored;
+  socket_.non_blocking(true, ignored);
+  do_read_probe();
+  auto self = shared_from_this();
+  // A bus that subscribes remotely (Redis) confirms first.
+  if (ctx_.bus->subscribed(request_.topics,
+                           [self] { net::post(self->worker_.io(), [self] { self->begin(); }); })) {
+    begin();
+  }
+}
+
+void StreamSession::begin() {
+  if (begun_ || closed_ || close_after_flush_) return;
+  begun_ = true;
   std::string head =
       "HTTP/1.1 200 OK\r\n"
       "Content-Type: text/event-stream\r\n"
@@ -72,11 +87,19 @@ void StreamSession::start() {
   head += encode_event("", "ready", ready.dump());
   spdlog::info("stream open conn={} topics={} last_event_id={}", id_, join(request_.topics),
                request_.last_event_id.present() ? request_.last_event_id.raw : "-");
-  error_code ignored;
-  socket_.non_blocking(true, ignored);
   push_control(std::make_shared<const std::string>(std::move(head)));
-  if (request_.last_event_id.present()) start_replay();
-  do_read_probe();
+  if (request_.last_event_id.present()) {
+    start_replay();
+  } else {
+    // Events that arrived while the subscription was confirmed follow `ready`; a
+    // gap before `ready` concerns no promise made to this client.
+    pending_gap_ = 0;
+    for (auto& f : handoff_.finish_replay(0)) {
+      enqueue(std::move(f.frame));
+      ++events_sent_;
+      bump_owned(worker_.counters().deliveries);
+    }
+  }
   flush();
 }
 
@@ -136,7 +159,13 @@ void StreamSession::on_replay(ReplayResult result, std::chrono::steady_clock::ti
       break;
   }
   if (closed_) return;
-  for (auto& f : handoff_.finish_replay(d.covered_through)) {
+  std::uint64_t covered = d.covered_through;
+  if (pending_gap_ > covered) {
+    // A gap past what the replay covered: the client re-hydrates from there.
+    enqueue(std::make_shared<const std::string>(encode_gap(pending_gap_epoch_, pending_gap_)));
+    covered = pending_gap_;
+  }
+  for (auto& f : handoff_.finish_replay(covered)) {
     enqueue(std::move(f.frame));
     ++events_sent_;
     bump_owned(worker_.counters().deliveries);
@@ -166,6 +195,37 @@ void StreamSession::push_live(std::uint64_t seq, const std::shared_ptr<const std
       close("handoff overflow");
       break;
   }
+}
+
+std::string StreamSession::encode_gap(const std::string& epoch, std::uint64_t resume_seq) const {
+  ReplayDecision d;
+  d.kind = ReplayDecision::Kind::truncated;
+  d.truncation = TruncationReason::limit;
+  d.resume = EventId{epoch, resume_seq};
+  std::string after = handoff_.last_seq() ? format_event_id(epoch, handoff_.last_seq()) : "";
+  return encode_replay_truncated(d, ctx_.config.replay.limit, after);
+}
+
+void StreamSession::signal_gap(const std::string& epoch, std::uint64_t resume_seq) {
+  if (closed_ || close_after_flush_) return;
+  if (!begun_ || handoff_.replaying()) {
+    if (resume_seq > pending_gap_) {
+      pending_gap_ = resume_seq;
+      pending_gap_epoch_ = epoch;
+    }
+    return;
+  }
+  if (resume_seq <= handoff_.last_seq()) return;
+  send_gap(epoch, resume_seq);
+}
+
+void StreamSession::send_gap(const std::string& epoch, std::uint64_t resume_seq) {
+  spdlog::info("stream gap conn={} resume={}", id_, format_event_id(epoch, resume_seq));
+  ReplayDecision counted;
+  counted.kind = ReplayDecision::Kind::truncated;
+  ctx_.metrics.count_replay(counted);
+  enqueue(std::make_shared<const std::string>(encode_gap(epoch, resume_seq)));
+  handoff_.advance_to(resume_seq);
 }
 
 void StreamSession::push_control(std::shared_ptr<const std::string> frame) {

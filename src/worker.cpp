@@ -120,6 +120,13 @@ void Worker::drain_inbox() {
 
 void Worker::deliver(const FanoutBatch& batch) {
   delivering_ = true;
+  if (batch.gap_resume != 0) {
+    // NOTE: signal_gap can close a stream; iterate over a copy.
+    std::vector<StreamSession*> snapshot = sessions_;
+    for (StreamSession* s : snapshot) {
+      if (s->worker_pos_ != SIZE_MAX) s->signal_gap(batch.gap_epoch, batch.gap_resume);
+    }
+  }
   const EventBatch& events = *batch.events;
   const bool single = events.size() == 1;
   for (std::size_t i = 0; i < events.size(); ++i) {

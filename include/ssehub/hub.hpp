@@ -25,6 +25,10 @@ class Worker;
 struct FanoutBatch {
   EventBatchPtr events;
   std::vector<std::shared_ptr<const std::string>> frames;  // frames[i] for events[i]
+  // A gap signal instead of events: streams that may have missed events up to
+  // gap_resume get `replay-truncated` (see GapSink).
+  std::uint64_t gap_resume = 0;
+  std::string gap_epoch;
 };
 
 class Hub {
@@ -33,6 +37,9 @@ class Hub {
 
   void set_workers(std::vector<Worker*> workers) { workers_ = std::move(workers); }
   void dispatch(EventBatchPtr batch);
+  // In order with dispatch(): every stream learns that live events up to
+  // `resume_seq` could not be delivered.
+  void signal_gap(const std::string& epoch, std::uint64_t resume_seq);
 
   // A worker gained its first / lost its last subscriber of `topic`; the bus hears
   // about the replica's first and last.

@@ -35,6 +35,11 @@ class ReplayHandoff {
   // frames still to send, in order.
   std::vector<LiveFrame> finish_replay(std::uint64_t covered_through);
 
+  // Outside a replay: live events up to `seq` are settled (skipped from now on).
+  void advance_to(std::uint64_t seq) {
+    if (seq > last_seq_) last_seq_ = seq;
+  }
+
   std::uint64_t last_seq() const { return last_seq_; }
   std::size_t held_bytes() const { return held_bytes_; }
 

@@ -33,7 +33,8 @@ class StreamSession : public std::enable_shared_from_this<StreamSession> {
                 std::string extra_headers, std::string subject = {}, std::int64_t expires_at = 0);
   ~StreamSession();
 
-  // Subscribes to live delivery, writes the head and `ready`, then replays.
+  // Subscribes to live delivery; once the bus confirms it, writes the head and
+  // `ready`, then replays.
   void start();
 
   // Worker thread only.
@@ -42,6 +43,9 @@ class StreamSession : public std::enable_shared_from_this<StreamSession> {
   void push_live(std::uint64_t seq, const std::shared_ptr<const std::string>& frame,
                  bool write_direct);
   void push_control(std::shared_ptr<const std::string> frame);
+  // Live events up to `resume_seq` could not be delivered: `replay-truncated`,
+  // unless this stream already has everything up to there.
+  void signal_gap(const std::string& epoch, std::uint64_t resume_seq);
   void flush();
   void end_for_drain();
   void end_for_expiry();
@@ -58,7 +62,10 @@ class StreamSession : public std::enable_shared_from_this<StreamSession> {
     std::size_t index = 0;
   };
 
+  void begin();  // the subscription is in effect
   void start_replay();
+  void send_gap(const std::string& epoch, std::uint64_t resume_seq);
+  std::string encode_gap(const std::string& epoch, std::uint64_t resume_seq) const;
   void on_replay(ReplayResult result, std::chrono::steady_clock::time_point started);
   void enqueue(std::shared_ptr<const std::string> frame);
   void write_now();
@@ -87,6 +94,9 @@ class StreamSession : public std::enable_shared_from_this<StreamSession> {
   std::vector<TopicSlot> slots_;
   std::size_t worker_pos_ = SIZE_MAX;  // index in the worker's stream list
   ReplayHandoff handoff_;
+  bool begun_ = false;
+  std::uint64_t pending_gap_ = 0;  // a gap signalled while replaying
+  std::string pending_gap_epoch_;
 
   // Frames not yet written: pending_[pending_head_..]; the first one from
   // head_offset_ on.

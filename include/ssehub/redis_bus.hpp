@@ -1,0 +1,152 @@
+#pragma once
+// The Redis bus (bus.kind = redis): live events between replicas over Redis
+// pub/sub, with the Postgres store as the source of truth.
+//
+// Publishing runs inside the store's ordered section: for each batch a notice on
+// `<prefix>:heads` ({"base","head"}) and then one message per event on its
+// topic channel, pipelined, so Redis sees batches in id order. A publish that
+// fails (Redis down) is skipped: the event is durable, and subscribers recover it.
+//
+// Subscribing: one dedicated thread owns the subscriber connection (states
+// connecting, ready, reconnecting, closed; capped backoff with jitter) and
+// subscribes to the heads channel, its sentinel channel, and the topics this
+// replica serves (added with its first local subscriber, removed after its last).
+// It recovers from the store, bounded by replay.limit, whatever Redis did not
+// bring: on every (re)subscribe from the last head it knows, on a heads notice
+// whose base is above that head (a batch some replica could not publish), and
+// when the store's head stays ahead of it (checked every second). Past the bound
+// the streams get `replay-truncated` instead. The sentinel probes the subscription
+// end to end; a miss is logged at critical, fails readiness and forces a
+// reconnect. Events reach the hub only through the sink (which posts).
+//
+// Threads: publish() from the store's publisher thread; topic_added/removed and
+// subscribed() from reactor threads; everything else on the subscriber thread.
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "ssehub/deadline_scheduler.hpp"
+#include "ssehub/event_bus.hpp"
+#include "ssehub/metrics.hpp"
+#include "ssehub/pg_link.hpp"
+#include "ssehub/redis_connection.hpp"
+#include "ssehub/subscriber_lifecycle.hpp"
+
+namespace ssehub {
+
+class RedisBus final : public EventBus {
+ public:
+  struct Options {
+    std::string url;
+    std::string prefix = "ssehub";
+    std::string replica;
+    std::chrono::milliseconds sentinel_interval{30000};
+    std::chrono::milliseconds sentinel_timeout{5000};
+    std::size_t recovery_limit = 1000;
+    std::string postgres_url;
+  };
+
+  explicit RedisBus(Options options);  // throws ConfigError for a bad URL
+  ~RedisBus() override;
+
+  std::string_view kind() const override { return "redis"; }
+  void start(BatchSink sink) override;
+  void set_gap_sink(GapSink sink) override { gap_sink_ = std::move(sink); }
+  void publish(EventBatchPtr batch) override;
+  void topic_added(const std::string& topic) override;
+  void topic_removed(const std::string& topic) override;
+  bool subscribed(const std::vector<std::string>& topics, std::function<void()> later) override;
+  bool ready() const override;
+  std::string health_json() const override;
+  void render_metrics(std::string& out) const override;
+  void stop() override;
+
+  static constexpr std::chrono::milliseconds kIoTimeout{1000};
+  static constexpr std::chrono::milliseconds kStoreCheckInterval{1000};
+  static constexpr std::chrono::milliseconds kPublishBackoff{1000};
+
+ private:
+  struct Waiter {
+    std::set<std::string> missing;
+    std::function<void()> done;
+  };
+  struct Failure : std::runtime_error {
+    using std::runtime_error::runtime_error;
+  };
+
+  void run();
+  void set_state(SubscriberLifecycle::Step step, const std::string& cause);
+  void connect_and_subscribe();
+  void serve();
+  void apply_topic_changes();
+  void handle(const redisReply& reply);
+  void on_message(const std::string& channel, const std::string& payload);
+  void flush_events();
+  // Reads what the store has after `after` on every subscribed topic and hands it
+  // on; past recovery_limit signals a gap instead. Returns the store head.
+  std::uint64_t recover(std::uint64_t after, const char* why);
+  std::uint64_t store_head();
+  void sentinel_tick();
+  void check_store_head();
+  // Calls the waiters whose topics are confirmed, or all of them when giving up.
+  void release_waiters(bool give_up);
+  void wake();
+  bool sleep_for(std::chrono::milliseconds d);
+
+  const Options options_;
+  redis::Endpoint endpoint_;
+  const std::string heads_channel_;
+  const std::string sentinel_channel_;
+  BatchSink sink_;
+  GapSink gap_sink_;
+
+  // Subscriber thread.
+  std::unique_ptr<RedisConnection> sub_;
+  std::unique_ptr<RedisConnection> probe_;  // publishes sentinel probes
+  SubscriberLifecycle lifecycle_;
+  SentinelMonitor sentinel_;
+  PgStatus pg_status_;
+  PgLink pg_;
+  CallWatch pg_watch_;
+  DeadlineScheduler scheduler_;
+  std::string epoch_;
+  std::uint64_t announced_ = 0;     // head of the last heads notice or recovery
+  std::uint64_t floor_ = 0;         // events at or below it were recovered already
+  std::uint64_t lagging_head_ = 0;  // store head seen ahead of announced_ last check
+  std::chrono::steady_clock::time_point next_store_check_{};
+  std::vector<Event> pending_events_;
+  std::set<std::string> confirmed_;  // topic subscriptions Redis confirmed
+
+  // Shared with reactor threads.
+  mutable std::mutex mutex_;
+  std::set<std::string> wanted_;                      // topics this replica serves
+  std::deque<std::pair<bool, std::string>> changes_;  // (subscribe?, topic)
+  std::vector<Waiter> waiters_;
+  std::set<std::string> confirmed_shared_;  // copy of confirmed_ for subscribed()
+  std::atomic<SubscriberState> state_{SubscriberState::closed};
+  std::atomic<long long> state_since_ms_{0};
+  std::string last_error_;
+  std::atomic<long long> sentinel_rtt_us_{-1};
+  std::atomic<long long> sentinel_at_ms_{0};
+  std::atomic<bool> sentinel_healthy_{true};
+  std::atomic<bool> stopping_{false};
+  int wake_pipe_[2] = {-1, -1};
+  std::condition_variable wake_cv_;
+  std::thread thread_;
+
+  // Publisher path (the store's ordered section).
+  std::mutex publish_mutex_;
+  std::unique_ptr<RedisConnection> pub_;
+  std::chrono::steady_clock::time_point publish_retry_at_{};
+
+  Counter messages_{0}, malformed_{0}, recovered_{0}, gaps_{0}, reconnects_{0};
+  Counter sentinel_misses_{0}, published_{0}, publish_failures_{0};
+};
+
+}  // namespace ssehub

@@ -1,0 +1,101 @@
+#include "ssehub/redis_connection.hpp"
+
+#include <sys/time.h>
+
+#include <stdexcept>
+
+namespace ssehub {
+namespace {
+
+timeval to_timeval(std::chrono::milliseconds d) {
+  timeval tv{};
+  tv.tv_sec = static_cast<time_t>(d.count() / 1000);
+  tv.tv_usec = static_cast<suseconds_t>((d.count() % 1000) * 1000);
+  return tv;
+}
+
+[[noreturn]] void fail(redisContext* c, const std::string& what) {
+  throw std::runtime_error("redis " + what + ": " +
+                           (c && c->err ? std::string(c->errstr) : std::string("failed")));
+}
+
+}  // namespace
+
+RedisConnection::RedisConnection(const redis::Endpoint& e, std::chrono::milliseconds timeout) {
+  ctx_ = redisConnectWithTimeout(e.host.c_str(), e.port, to_timeval(timeout));
+  if (!ctx_ || ctx_->err) {
+    std::string why = ctx_ ? ctx_->errstr : "cannot allocate a context";
+    if (ctx_) redisFree(ctx_);
+    ctx_ = nullptr;
+    throw std::runtime_error("redis connect to " + e.host + ":" + std::to_string(e.port) + ": " +
+                             why);
+  }
+  // Reads and writes on the blocking socket end at the timeout.
+  redisSetTimeout(ctx_, to_timeval(timeout));
+  try {
+    if (!e.password.empty()) command({"AUTH", e.password});
+    if (e.db != 0) command({"SELECT", std::to_string(e.db)});
+  } catch (...) {
+    redisFree(ctx_);
+    ctx_ = nullptr;
+    throw;
+  }
+}
+
+RedisConnection::~RedisConnection() {
+  if (ctx_) redisFree(ctx_);
+}
+
+int RedisConnection::fd() const {
+  return ctx_->fd;
+}
+
+void RedisConnection::append(const std::vector<std::string>& args) {
+  std::vector<const char*> argv;
+  std::vector<size_t> lens;
+  argv.reserve(args.size());
+  lens.reserve(args.size());
+  for (const auto& a : args) {
+    argv.push_back(a.data());
+    lens.push_back(a.size());
+  }
+  if (redisAppendCommandArgv(ctx_, static_cast<int>(argv.size()), argv.data(), lens.data()) !=
+      REDIS_OK) {
+    fail(ctx_, "append");
+  }
+}
+
+void RedisConnection::flush() {
+  int done = 0;
+  while (!done) {
+    if (redisBufferWrite(ctx_, &done) != REDIS_OK) fail(ctx_, "write");
+  }
+}
+
+void RedisConnection::read_available() {
+  if (redisBufferRead(ctx_) != REDIS_OK) fail(ctx_, "read");
+}
+
+RedisReplyPtr RedisConnection::next_reply() {
+  void* reply = nullptr;
+  if (redisGetReplyFromReader(ctx_, &reply) != REDIS_OK) fail(ctx_, "protocol");
+  return RedisReplyPtr(static_cast<redisReply*>(reply));
+}
+
+RedisReplyPtr RedisConnection::read_reply() {
+  void* reply = nullptr;
+  if (redisGetReply(ctx_, &reply) != REDIS_OK) fail(ctx_, "reply");
+  RedisReplyPtr r(static_cast<redisReply*>(reply));
+  if (r && r->type == REDIS_REPLY_ERROR) {
+    throw std::runtime_error("redis error: " + std::string(r->str, r->len));
+  }
+  return r;
+}
+
+RedisReplyPtr RedisConnection::command(const std::vector<std::string>& args) {
+  append(args);
+  flush();
+  return read_reply();
+}
+
+}  // namespace ssehub

@@ -1,0 +1,426 @@
+#include "redis_server.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace ssehub::test {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+constexpr const char* kRedisBinary = "/usr/bin/redis-server";
+constexpr milliseconds kStartTimeout{30000};
+constexpr milliseconds kStopTimeout{10000};
+constexpr milliseconds kSignalTimeout{5000};
+constexpr milliseconds kCommandTimeout{5000};
+constexpr milliseconds kPingTimeout{1000};
+constexpr int kMaxDepth = 16;
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string tail(const std::string& text, std::size_t n = 4000) {
+  return text.size() <= n ? text : "..." + text.substr(text.size() - n);
+}
+
+std::uint16_t pick_free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw std::runtime_error("socket failed");
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    ::close(fd);
+    throw std::runtime_error("cannot bind a loopback port");
+  }
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+[[noreturn]] void child_fail(const char* what) {
+  const char prefix[] = "redis_server: child setup failed: ";
+  ssize_t ignored = ::write(2, prefix, sizeof prefix - 1);
+  ignored = ::write(2, what, std::strlen(what));
+  ignored = ::write(2, "\n", 1);
+  (void)ignored;
+  _exit(127);
+}
+
+// Runs `args` in a new session, output appended to `log_path`.
+pid_t spawn(const std::vector<std::string>& args, const std::string& log_path,
+            const std::string& cwd) {
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  static const char* const env[] = {"PATH=/usr/bin:/bin", "LC_ALL=C", "TZ=UTC", nullptr};
+  int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (log_fd < 0) throw std::runtime_error("cannot open " + log_path);
+  int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  const pid_t parent = ::getpid();
+
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    // Async-signal-safe calls only: the test process may have other threads.
+    if (::setsid() < 0) child_fail("setsid");
+    if (::dup2(null_fd, 0) < 0 || ::dup2(log_fd, 1) < 0 || ::dup2(log_fd, 2) < 0) {
+      child_fail("dup2");
+    }
+    ::close_range(3, ~0U, 0);
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) _exit(127);
+    if (::chdir(cwd.c_str()) != 0) child_fail("chdir");
+    ::execve(argv[0], argv.data(), const_cast<char* const*>(env));
+    child_fail("execve");
+  }
+  ::close(log_fd);
+  if (null_fd >= 0) ::close(null_fd);
+  if (pid < 0) throw std::runtime_error("fork failed");
+  return pid;
+}
+
+// Reaps `pid`; false if it is still running after `timeout`.
+bool wait_exit(pid_t pid, milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  for (;;) {
+    int st = 0;
+    pid_t r = ::waitpid(pid, &st, WNOHANG);
+    if (r == pid || (r < 0 && errno == ECHILD)) return true;
+    if (r < 0 && errno != EINTR) return false;
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+}
+
+// Process state letter from /proc/PID/stat; 0 if the process is gone.
+char proc_state(pid_t pid) {
+  const std::string text = read_text("/proc/" + std::to_string(pid) + "/stat");
+  const auto paren = text.rfind(')');
+  if (paren == std::string::npos || paren + 2 >= text.size()) return 0;
+  return text[paren + 2];
+}
+
+// Waits until `pid` is in one of `states`.
+bool wait_state(pid_t pid, const char* states, milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  for (;;) {
+    const char s = proc_state(pid);
+    if (s != 0 && std::strchr(states, s) != nullptr) return true;
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+}
+
+// A loopback TCP connection whose every operation shares one deadline.
+class Connection {
+ public:
+  Connection(std::uint16_t port, Clock::time_point deadline) : deadline_(deadline) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd_ < 0) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(port);
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      if (errno != EINPROGRESS) fail("connect");
+      wait_for(POLLOUT, "connect");
+      int err = 0;
+      socklen_t len = sizeof err;
+      if (::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len) != 0) fail("getsockopt");
+      if (err != 0) {
+        errno = err;
+        fail("connect");
+      }
+    }
+  }
+  ~Connection() { ::close(fd_); }
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  void send_all(const std::string& data) {
+    std::size_t sent = 0;
+    while (sent < data.size()) {
+      ssize_t n = ::send(fd_, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
+      if (n > 0) {
+        sent += static_cast<std::size_t>(n);
+      } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        wait_for(POLLOUT, "send");
+      } else if (n < 0 && errno != EINTR) {
+        fail("send");
+      }
+    }
+  }
+
+  // One line without its CRLF.
+  std::string line() {
+    for (;;) {
+      const auto end = buf_.find("\r\n", pos_);
+      if (end != std::string::npos) {
+        std::string out = buf_.substr(pos_, end - pos_);
+        pos_ = end + 2;
+        return out;
+      }
+      fill();
+    }
+  }
+
+  // `n` bytes followed by CRLF.
+  std::string bytes(std::size_t n) {
+    while (buf_.size() - pos_ < n + 2) fill();
+    if (buf_.compare(pos_ + n, 2, "\r\n") != 0) {
+      throw std::runtime_error("redis reply: bulk string not terminated by CRLF");
+    }
+    std::string out = buf_.substr(pos_, n);
+    pos_ += n + 2;
+    return out;
+  }
+
+ private:
+  [[noreturn]] void fail(const char* what) {
+    throw std::runtime_error(std::string("redis ") + what + ": " + std::strerror(errno));
+  }
+
+  void wait_for(short events, const char* what) {
+    for (;;) {
+      const auto left = std::chrono::duration_cast<milliseconds>(deadline_ - Clock::now()).count();
+      if (left <= 0) throw std::runtime_error(std::string("redis ") + what + ": timed out");
+      pollfd p{fd_, events, 0};
+      int r = ::poll(&p, 1, static_cast<int>(left));
+      if (r > 0) return;
+      if (r < 0 && errno != EINTR) fail("poll");
+    }
+  }
+
+  void fill() {
+    if (pos_ > 0 && pos_ == buf_.size()) {
+      buf_.clear();
+      pos_ = 0;
+    }
+    char chunk[16384];
+    for (;;) {
+      ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
+      if (n > 0) {
+        buf_.append(chunk, static_cast<std::size_t>(n));
+        return;
+      }
+      if (n == 0) throw std::runtime_error("redis connection closed before the full reply");
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        wait_for(POLLIN, "reply");
+      } else if (errno != EINTR) {
+        fail("recv");
+      }
+    }
+  }
+
+  int fd_ = -1;
+  Clock::time_point deadline_;
+  std::string buf_;
+  std::size_t pos_ = 0;
+};
+
+long long parse_length(const std::string& text) {
+  char* end = nullptr;
+  errno = 0;
+  long long n = std::strtoll(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || errno != 0 || n < -1) {
+    throw std::runtime_error("redis reply: bad length '" + text + "'");
+  }
+  return n;
+}
+
+// Reads one reply (RESP2, plus the RESP3 types in case a caller sends HELLO 3).
+std::string read_reply(Connection& conn, int depth = 0) {
+  if (depth > kMaxDepth) throw std::runtime_error("redis reply: nested too deeply");
+  const std::string head = conn.line();
+  if (head.empty()) throw std::runtime_error("redis reply: empty line");
+  const std::string body = head.substr(1);
+  switch (head[0]) {
+    case '+':  // simple string
+    case '-':  // error
+    case ':':  // integer
+    case ',':  // double
+    case '#':  // boolean
+    case '(':  // big number
+      return body;
+    case '_':  // null
+      return "";
+    case '$':    // bulk string
+    case '!':    // bulk error
+    case '=': {  // verbatim string
+      const long long n = parse_length(body);
+      if (n < 0) return "";
+      std::string text = conn.bytes(static_cast<std::size_t>(n));
+      if (head[0] == '=' && text.size() >= 4 && text[3] == ':') text.erase(0, 4);
+      return text;
+    }
+    case '*':    // array
+    case '~':    // set
+    case '>':    // push
+    case '%': {  // map: key and value per entry
+      long long n = parse_length(body);
+      if (n < 0) return "";
+      if (head[0] == '%') n *= 2;
+      std::string out;
+      for (long long i = 0; i < n; ++i) {
+        if (i > 0) out += '\n';
+        out += read_reply(conn, depth + 1);
+      }
+      return out;
+    }
+    default:
+      throw std::runtime_error("redis reply: unknown type in '" + head + "'");
+  }
+}
+
+std::string run_command(std::uint16_t port, const std::vector<std::string>& args,
+                        milliseconds timeout) {
+  if (args.empty()) throw std::invalid_argument("redis command: no arguments");
+  std::string request = "*" + std::to_string(args.size()) + "\r\n";
+  for (const auto& a : args) {
+    request += "$" + std::to_string(a.size()) + "\r\n";
+    request += a;
+    request += "\r\n";
+  }
+  Connection conn(port, Clock::now() + timeout);
+  conn.send_all(request);
+  return read_reply(conn);
+}
+
+}  // namespace
+
+RedisServer::RedisServer() : port_(pick_free_port()) {
+  if (::access(kRedisBinary, X_OK) != 0) {
+    throw std::runtime_error(std::string("no ") + kRedisBinary + " (apt-get install redis-server)");
+  }
+  char tmpl[] = "/tmp/ssehub-redis-XXXXXX";
+  if (::mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
+  dir_ = tmpl;
+  log_path_ = dir_ + "/redis.log";
+  try {
+    start();
+  } catch (...) {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+    throw;
+  }
+}
+
+RedisServer::~RedisServer() {
+  try {
+    resume();
+    stop();
+  } catch (...) {
+    try {
+      kill_hard();
+    } catch (...) {
+    }
+  }
+  std::error_code ec;
+  fs::remove_all(dir_, ec);
+}
+
+void RedisServer::start() {
+  if (pid_ > 0) return;
+  pid_ = spawn({kRedisBinary, "--port", std::to_string(port_), "--bind", "127.0.0.1", "--save", "",
+                "--appendonly", "no", "--dir", dir_, "--logfile", log_path_, "--daemonize", "no",
+                "--protected-mode", "yes"},
+               log_path_, dir_);
+  paused_ = false;
+  const auto deadline = Clock::now() + kStartTimeout;
+  std::string last;
+  while (Clock::now() < deadline) {
+    if (wait_exit(pid_, milliseconds(0))) {
+      pid_ = -1;
+      throw std::runtime_error("redis-server exited during startup:\n" + tail(log()));
+    }
+    try {
+      const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
+      last = run_command(port_, {"PING"}, std::max(milliseconds(1), std::min(kPingTimeout, left)));
+      if (last == "PONG") return;
+    } catch (const std::exception& e) {
+      last = e.what();
+    }
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  kill_hard();
+  throw std::runtime_error("redis-server did not answer PING within 30 s (last: " + last + "):\n" +
+                           tail(log()));
+}
+
+void RedisServer::stop() {
+  if (pid_ <= 0) return;
+  resume();
+  ::kill(pid_, SIGTERM);
+  if (wait_exit(pid_, kStopTimeout)) {
+    pid_ = -1;
+    return;
+  }
+  kill_hard();
+}
+
+void RedisServer::kill_hard() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  // The session's process group: a fork redis made for a background save, if any.
+  ::kill(-pid_, SIGKILL);
+  const bool reaped = wait_exit(pid_, kSignalTimeout);
+  const pid_t pid = pid_;
+  pid_ = -1;
+  paused_ = false;
+  if (!reaped) {
+    throw std::runtime_error("redis-server " + std::to_string(pid) + " survived SIGKILL");
+  }
+}
+
+void RedisServer::pause() {
+  if (pid_ <= 0 || paused_) return;
+  ::kill(pid_, SIGSTOP);
+  paused_ = true;
+  if (!wait_state(pid_, "tT", kSignalTimeout)) {
+    throw std::runtime_error("redis-server " + std::to_string(pid_) + " did not stop");
+  }
+}
+
+void RedisServer::resume() {
+  if (pid_ <= 0 || !paused_) return;
+  ::kill(pid_, SIGCONT);
+  paused_ = false;
+}
+
+std::string RedisServer::url() const {
+  return "redis://127.0.0.1:" + std::to_string(port_);
+}
+
+std::string RedisServer::command(const std::vector<std::string>& args) {
+  return run_command(port_, args, kCommandTimeout);
+}
+
+std::string RedisServer::log() const {
+  return read_text(log_path_);
+}
+
+}  // namespace ssehub::test
