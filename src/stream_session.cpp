@@ -229,7 +229,8 @@ void StreamSession::send_gap(const std::string& epoch, std::uint64_t resume_seq)
 }
 
 void StreamSession::push_control(std::shared_ptr<const std::string> frame) {
-  if (closed_ || close_after_flush_) return;
+  // Nothing may precede the response head (heartbeats while the bus subscribes).
+  if (closed_ || close_after_flush_ || !begun_) return;
   enqueue(std::move(frame));
 }
 
@@ -367,6 +368,7 @@ void StreamSession::end_for_expiry() {
 
 void StreamSession::end_after(std::shared_ptr<const std::string> frame, std::string_view reason) {
   if (closed_ || close_after_flush_) return;
+  if (!begun_) return close(reason);  // no response started: just close
   unregister();
   enqueue(std::move(frame));
   close_after_flush_ = true;

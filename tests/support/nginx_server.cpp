@@ -1,0 +1,258 @@
+#include "nginx_server.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include "test_support.hpp"
+
+#ifndef SSEHUB_SOURCE_DIR
+#error "SSEHUB_SOURCE_DIR must name the repository root"
+#endif
+
+namespace ssehub::test {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+constexpr milliseconds kStartTimeout{10000};
+constexpr milliseconds kStopTimeout{5000};
+// The listen line of docker/nginx.conf that the rendered copy replaces.
+constexpr const char* kListenLine = "listen 8080;";
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot read " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void write_text(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::trunc);
+  out << text;
+  if (!out.flush()) throw std::runtime_error("cannot write " + path);
+}
+
+std::string trim(const std::string& s) {
+  const auto first = s.find_first_not_of(" \t\r");
+  if (first == std::string::npos) return "";
+  return s.substr(first, s.find_last_not_of(" \t\r") - first + 1);
+}
+
+std::string tail(const std::string& text, std::size_t n = 4000) {
+  return text.size() <= n ? text : "..." + text.substr(text.size() - n);
+}
+
+// docker/nginx.conf with its one `listen 8080;` line on 127.0.0.1:port instead.
+std::string render_conf(const std::string& conf, std::uint16_t port) {
+  std::istringstream in(conf);
+  std::string line;
+  std::string out;
+  int found = 0;
+  while (std::getline(in, line)) {
+    if (trim(line) == kListenLine) {
+      line = line.substr(0, line.find_first_not_of(" \t")) +
+             "listen 127.0.0.1:" + std::to_string(port) + ";";
+      ++found;
+    }
+    out += line + "\n";
+  }
+  if (found != 1) {
+    throw std::runtime_error("docker/nginx.conf must have exactly one line `" +
+                             std::string(kListenLine) + "`; found " + std::to_string(found));
+  }
+  return out;
+}
+
+// One `server 127.0.0.1:PORT PARAMS;` line per port, PARAMS taken from the first
+// `server` line of docker/nginx-upstream.conf.
+std::string render_upstreams(const std::string& shipped, const std::vector<std::uint16_t>& ports) {
+  std::istringstream in(shipped);
+  std::string line;
+  while (std::getline(in, line)) {
+    const std::string t = trim(line);
+    if (t.rfind("server ", 0) != 0) continue;
+    const auto semicolon = t.find(';');
+    if (semicolon == std::string::npos) break;
+    const std::string rest = trim(t.substr(7, semicolon - 7));  // "ADDRESS [PARAMS]"
+    const auto space = rest.find_first_of(" \t");
+    const std::string params = space == std::string::npos ? "" : " " + trim(rest.substr(space));
+    std::string out;
+    for (std::uint16_t p : ports) {
+      out += "server 127.0.0.1:" + std::to_string(p) + params + ";\n";
+    }
+    return out;
+  }
+  throw std::runtime_error("docker/nginx-upstream.conf has no `server ADDRESS ...;` line");
+}
+
+[[noreturn]] void child_fail(const char* what) {
+  const char prefix[] = "nginx_server: child setup failed: ";
+  ssize_t ignored = ::write(2, prefix, sizeof prefix - 1);
+  ignored = ::write(2, what, std::strlen(what));
+  ignored = ::write(2, "\n", 1);
+  (void)ignored;
+  _exit(127);
+}
+
+// Runs `args` in a new session (so its workers share its process group), output
+// appended to `log_path`.
+pid_t spawn(const std::vector<std::string>& args, const std::string& log_path) {
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (log_fd < 0) throw std::runtime_error("cannot open " + log_path);
+  int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  const pid_t parent = ::getpid();
+
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    // Async-signal-safe calls only: the test process may have other threads.
+    if (::setsid() < 0) child_fail("setsid");
+    if (::dup2(null_fd, 0) < 0 || ::dup2(log_fd, 1) < 0 || ::dup2(log_fd, 2) < 0) {
+      child_fail("dup2");
+    }
+    ::close_range(3, ~0U, 0);
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) _exit(127);
+    ::execv(argv[0], argv.data());
+    child_fail("execv");
+  }
+  ::close(log_fd);
+  if (null_fd >= 0) ::close(null_fd);
+  if (pid < 0) throw std::runtime_error("fork failed");
+  return pid;
+}
+
+// True once `pid` has exited, without reaping it: while the zombie stays, its pid
+// and process group id cannot be reused.
+bool has_exited(pid_t pid) {
+  siginfo_t info{};
+  if (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) != 0) {
+    return errno == ECHILD;
+  }
+  return info.si_pid == pid;
+}
+
+bool wait_exited(pid_t pid, milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  while (!has_exited(pid)) {
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string NginxServer::binary() {
+  if (::access("/usr/sbin/nginx", X_OK) == 0) return "/usr/sbin/nginx";
+  const char* path = std::getenv("PATH");
+  std::istringstream dirs(path ? path : "");
+  std::string dir;
+  while (std::getline(dirs, dir, ':')) {
+    if (dir.empty()) continue;
+    const std::string candidate = dir + "/nginx";
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+  }
+  return "";
+}
+
+NginxServer::NginxServer(std::vector<std::uint16_t> upstream_ports) {
+  if (upstream_ports.empty()) throw std::invalid_argument("NginxServer needs an upstream port");
+  const std::string bin = binary();
+  if (bin.empty()) {
+    throw std::runtime_error("nginx is not installed (scripts/install-deps.sh installs it)");
+  }
+  const std::string source = SSEHUB_SOURCE_DIR;
+  const std::string conf = read_text(source + "/docker/nginx.conf");
+  const std::string upstreams = read_text(source + "/docker/nginx-upstream.conf");
+
+  char tmpl[] = "/tmp/ssehub-nginx-XXXXXX";
+  if (::mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
+  dir_ = tmpl;
+  log_path_ = dir_ + "/nginx.log";
+  try {
+    // Run as root, nginx's workers switch to an unprivileged user; they write
+    // their temporary files under this directory.
+    if (::chmod(dir_.c_str(), 0755) != 0) throw std::runtime_error("cannot chmod " + dir_);
+    port_ = free_port();
+    write_text(dir_ + "/nginx.conf", render_conf(conf, port_));
+    write_text(dir_ + "/nginx-upstream.conf", render_upstreams(upstreams, upstream_ports));
+    // Relative paths in nginx.conf (pid, temporary files) resolve against -p; the
+    // include of nginx-upstream.conf against the directory of -c.
+    pid_ = spawn({bin, "-e", "stderr", "-p", dir_ + "/", "-c", dir_ + "/nginx.conf", "-g",
+                  "daemon off; pid nginx.pid;"},
+                 log_path_);
+    // The pid file is written once the listening socket is bound, so a connection
+    // that is accepted then reaches this nginx and not whatever else took the port.
+    const auto deadline = Clock::now() + kStartTimeout;
+    for (;;) {
+      if (has_exited(pid_)) {
+        ::waitpid(pid_, nullptr, 0);
+        pid_ = -1;
+        throw std::runtime_error("nginx exited during startup:\n" + tail(log()));
+      }
+      std::error_code ec;
+      if (fs::exists(dir_ + "/nginx.pid", ec)) {
+        int fd = connect_loopback(port_);
+        if (fd >= 0) {
+          ::close(fd);
+          break;
+        }
+      }
+      if (Clock::now() >= deadline) {
+        throw std::runtime_error("nginx did not accept connections within 10 s:\n" + tail(log()));
+      }
+      std::this_thread::sleep_for(milliseconds(10));
+    }
+  } catch (...) {
+    stop();
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+    throw;
+  }
+}
+
+NginxServer::~NginxServer() {
+  stop();
+  std::error_code ec;
+  fs::remove_all(dir_, ec);
+}
+
+void NginxServer::stop() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGTERM);  // fast shutdown: the master stops its workers, then exits
+  wait_exited(pid_, kStopTimeout);
+  // Whatever is left of the group (a master that did not exit, orphaned workers).
+  ::kill(-pid_, SIGKILL);
+  wait_exited(pid_, kStopTimeout);
+  ::waitpid(pid_, nullptr, WNOHANG);
+  pid_ = -1;
+}
+
+std::string NginxServer::log() const {
+  std::ifstream in(log_path_);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace ssehub::test
