@@ -26,6 +26,19 @@ std::optional<SseEvent> first_after_ready(std::uint16_t port, const std::string&
   return s.next_non_heartbeat(timeout);
 }
 
+// Publishes two events on topic a and checks that `live` receives them.
+std::vector<std::string> publish_and_see(std::uint16_t port, SseStream& live) {
+  auto ids = publish(port, R"([{"topic":"a","data":1},{"topic":"a","data":2}])");
+  for (const auto& id : ids) {
+    auto e = live.next_non_heartbeat();
+    if (!e || e->id != id) {
+      ADD_FAILURE() << "live stream did not receive " << id;
+      return {};
+    }
+  }
+  return ids;
+}
+
 struct Resumed {
   PostgresServer& pg;
   ~Resumed() { pg.resume(); }
@@ -38,13 +51,8 @@ TEST_F(PostgresFaults, PausedDatabaseTimesOutReplayAndPublishWithinBounds) {
       pg_env({{"SSEHUB_REPLAY_TIMEOUT_MS", "1000"}, {"SSEHUB_STORE_PUBLISH_TIMEOUT_MS", "1500"}}));
   SseStream live(d.port(), "/events?topic=a");
   ASSERT_TRUE(open_ready(live));
-  auto ids = publish(d.port(), R"([{"topic":"a","data":1},{"topic":"a","data":2}])");
+  auto ids = publish_and_see(d.port(), live);
   ASSERT_EQ(ids.size(), 2u);
-  for (const auto& id : ids) {
-    auto e = live.next_non_heartbeat();
-    ASSERT_TRUE(e);
-    ASSERT_EQ(e->id, id);
-  }
 
   pg().pause();
   Resumed guard{pg()};
@@ -107,10 +115,10 @@ TEST_F(PostgresFaults, PausedDatabaseTimesOutReplayAndPublishWithinBounds) {
 TEST_F(PostgresFaults, DatabaseDownThenBackRecoversWithoutRestart) {
   Daemon d(
       pg_env({{"SSEHUB_REPLAY_TIMEOUT_MS", "2000"}, {"SSEHUB_STORE_PUBLISH_TIMEOUT_MS", "2000"}}));
-  auto ids = publish(d.port(), R"([{"topic":"a","data":1},{"topic":"a","data":2}])");
-  ASSERT_EQ(ids.size(), 2u);
   SseStream live(d.port(), "/events?topic=a");
   ASSERT_TRUE(open_ready(live));
+  auto ids = publish_and_see(d.port(), live);
+  ASSERT_EQ(ids.size(), 2u);
 
   pg().stop();
   auto f = first_after_ready(d.port(), ids[0]);

@@ -204,9 +204,12 @@ TEST_F(PostgresStore, NulInDataIsRefusedWithoutFailingOthers) {
 // transaction: the event is delivered live and replayable like any other.
 TEST_F(PostgresStore, EventsWrittenInAnotherServicesTransactionAreDeliveredAndReplayed) {
   Daemon d(pg_env());
-  auto before = publish_on(d.port(), {"orders"});
   SseStream s(d.port(), "/events?topic=orders");
   ASSERT_TRUE(open_ready(s));
+  auto before = publish_on(d.port(), {"orders"});
+  auto e0 = s.next_non_heartbeat();
+  ASSERT_TRUE(e0);
+  ASSERT_EQ(e0->id, before[0]);
   auto rows = pg().query(db_, R"SQL(
 BEGIN;
 CREATE TABLE IF NOT EXISTS orders (id int PRIMARY KEY);

@@ -1,22 +1,19 @@
 #include "nginx_server.hpp"
 
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <chrono>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
 
+#include "child_process.hpp"
 #include "test_support.hpp"
 
 #ifndef SSEHUB_SOURCE_DIR
@@ -35,12 +32,10 @@ constexpr milliseconds kStopTimeout{5000};
 // The listen line of docker/nginx.conf that the rendered copy replaces.
 constexpr const char* kListenLine = "listen 8080;";
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error("cannot read " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+// The contents of a file that must exist.
+std::string read_required(const std::string& path) {
+  if (::access(path.c_str(), R_OK) != 0) throw std::runtime_error("cannot read " + path);
+  return read_text(path);
 }
 
 void write_text(const std::string& path, const std::string& text) {
@@ -53,10 +48,6 @@ std::string trim(const std::string& s) {
   const auto first = s.find_first_not_of(" \t\r");
   if (first == std::string::npos) return "";
   return s.substr(first, s.find_last_not_of(" \t\r") - first + 1);
-}
-
-std::string tail(const std::string& text, std::size_t n = 4000) {
-  return text.size() <= n ? text : "..." + text.substr(text.size() - n);
 }
 
 // docker/nginx.conf with its one `listen 8080;` line on 127.0.0.1:port instead.
@@ -102,64 +93,6 @@ std::string render_upstreams(const std::string& shipped, const std::vector<std::
   throw std::runtime_error("docker/nginx-upstream.conf has no `server ADDRESS ...;` line");
 }
 
-[[noreturn]] void child_fail(const char* what) {
-  const char prefix[] = "nginx_server: child setup failed: ";
-  ssize_t ignored = ::write(2, prefix, sizeof prefix - 1);
-  ignored = ::write(2, what, std::strlen(what));
-  ignored = ::write(2, "\n", 1);
-  (void)ignored;
-  _exit(127);
-}
-
-// Runs `args` in a new session (so its workers share its process group), output
-// appended to `log_path`.
-pid_t spawn(const std::vector<std::string>& args, const std::string& log_path) {
-  std::vector<char*> argv;
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (log_fd < 0) throw std::runtime_error("cannot open " + log_path);
-  int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  const pid_t parent = ::getpid();
-
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    // Async-signal-safe calls only: the test process may have other threads.
-    if (::setsid() < 0) child_fail("setsid");
-    if (::dup2(null_fd, 0) < 0 || ::dup2(log_fd, 1) < 0 || ::dup2(log_fd, 2) < 0) {
-      child_fail("dup2");
-    }
-    ::close_range(3, ~0U, 0);
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) _exit(127);
-    ::execv(argv[0], argv.data());
-    child_fail("execv");
-  }
-  ::close(log_fd);
-  if (null_fd >= 0) ::close(null_fd);
-  if (pid < 0) throw std::runtime_error("fork failed");
-  return pid;
-}
-
-// True once `pid` has exited, without reaping it: while the zombie stays, its pid
-// and process group id cannot be reused.
-bool has_exited(pid_t pid) {
-  siginfo_t info{};
-  if (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) != 0) {
-    return errno == ECHILD;
-  }
-  return info.si_pid == pid;
-}
-
-bool wait_exited(pid_t pid, milliseconds timeout) {
-  const auto deadline = Clock::now() + timeout;
-  while (!has_exited(pid)) {
-    if (Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(milliseconds(10));
-  }
-  return true;
-}
-
 }  // namespace
 
 std::string NginxServer::binary() {
@@ -182,12 +115,10 @@ NginxServer::NginxServer(std::vector<std::uint16_t> upstream_ports) {
     throw std::runtime_error("nginx is not installed (scripts/install-deps.sh installs it)");
   }
   const std::string source = SSEHUB_SOURCE_DIR;
-  const std::string conf = read_text(source + "/docker/nginx.conf");
-  const std::string upstreams = read_text(source + "/docker/nginx-upstream.conf");
+  const std::string conf = read_required(source + "/docker/nginx.conf");
+  const std::string upstreams = read_required(source + "/docker/nginx-upstream.conf");
 
-  char tmpl[] = "/tmp/ssehub-nginx-XXXXXX";
-  if (::mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
-  dir_ = tmpl;
+  dir_ = make_temp_dir("/tmp/ssehub-nginx-");
   log_path_ = dir_ + "/nginx.log";
   try {
     // Run as root, nginx's workers switch to an unprivileged user; they write
@@ -198,9 +129,10 @@ NginxServer::NginxServer(std::vector<std::uint16_t> upstream_ports) {
     write_text(dir_ + "/nginx-upstream.conf", render_upstreams(upstreams, upstream_ports));
     // Relative paths in nginx.conf (pid, temporary files) resolve against -p; the
     // include of nginx-upstream.conf against the directory of -c.
-    pid_ = spawn({bin, "-e", "stderr", "-p", dir_ + "/", "-c", dir_ + "/nginx.conf", "-g",
-                  "daemon off; pid nginx.pid;"},
-                 log_path_);
+    // A new session, so that the workers share the master's process group.
+    pid_ = spawn_process({bin, "-e", "stderr", "-p", dir_ + "/", "-c", dir_ + "/nginx.conf", "-g",
+                          "daemon off; pid nginx.pid;"},
+                         {.name = "nginx_server", .log_path = log_path_});
     // The pid file is written once the listening socket is bound, so a connection
     // that is accepted then reaches this nginx and not whatever else took the port.
     const auto deadline = Clock::now() + kStartTimeout;
@@ -225,16 +157,14 @@ NginxServer::NginxServer(std::vector<std::uint16_t> upstream_ports) {
     }
   } catch (...) {
     stop();
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
+    remove_tree(dir_);
     throw;
   }
 }
 
 NginxServer::~NginxServer() {
   stop();
-  std::error_code ec;
-  fs::remove_all(dir_, ec);
+  remove_tree(dir_);
 }
 
 void NginxServer::stop() {
@@ -249,10 +179,7 @@ void NginxServer::stop() {
 }
 
 std::string NginxServer::log() const {
-  std::ifstream in(log_path_);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return read_text(log_path_);
 }
 
 }  // namespace ssehub::test

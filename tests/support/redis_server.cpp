@@ -1,29 +1,24 @@
 #include "redis_server.hpp"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
 #include <thread>
+
+#include "child_process.hpp"
 
 namespace ssehub::test {
 namespace {
 
-namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
@@ -34,106 +29,6 @@ constexpr milliseconds kSignalTimeout{5000};
 constexpr milliseconds kCommandTimeout{5000};
 constexpr milliseconds kPingTimeout{1000};
 constexpr int kMaxDepth = 16;
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::string tail(const std::string& text, std::size_t n = 4000) {
-  return text.size() <= n ? text : "..." + text.substr(text.size() - n);
-}
-
-std::uint16_t pick_free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw std::runtime_error("socket failed");
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    ::close(fd);
-    throw std::runtime_error("cannot bind a loopback port");
-  }
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
-[[noreturn]] void child_fail(const char* what) {
-  const char prefix[] = "redis_server: child setup failed: ";
-  ssize_t ignored = ::write(2, prefix, sizeof prefix - 1);
-  ignored = ::write(2, what, std::strlen(what));
-  ignored = ::write(2, "\n", 1);
-  (void)ignored;
-  _exit(127);
-}
-
-// Runs `args` in a new session, output appended to `log_path`.
-pid_t spawn(const std::vector<std::string>& args, const std::string& log_path,
-            const std::string& cwd) {
-  std::vector<char*> argv;
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  static const char* const env[] = {"PATH=/usr/bin:/bin", "LC_ALL=C", "TZ=UTC", nullptr};
-  int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (log_fd < 0) throw std::runtime_error("cannot open " + log_path);
-  int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  const pid_t parent = ::getpid();
-
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    // Async-signal-safe calls only: the test process may have other threads.
-    if (::setsid() < 0) child_fail("setsid");
-    if (::dup2(null_fd, 0) < 0 || ::dup2(log_fd, 1) < 0 || ::dup2(log_fd, 2) < 0) {
-      child_fail("dup2");
-    }
-    ::close_range(3, ~0U, 0);
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) _exit(127);
-    if (::chdir(cwd.c_str()) != 0) child_fail("chdir");
-    ::execve(argv[0], argv.data(), const_cast<char* const*>(env));
-    child_fail("execve");
-  }
-  ::close(log_fd);
-  if (null_fd >= 0) ::close(null_fd);
-  if (pid < 0) throw std::runtime_error("fork failed");
-  return pid;
-}
-
-// Reaps `pid`; false if it is still running after `timeout`.
-bool wait_exit(pid_t pid, milliseconds timeout) {
-  const auto deadline = Clock::now() + timeout;
-  for (;;) {
-    int st = 0;
-    pid_t r = ::waitpid(pid, &st, WNOHANG);
-    if (r == pid || (r < 0 && errno == ECHILD)) return true;
-    if (r < 0 && errno != EINTR) return false;
-    if (Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(milliseconds(10));
-  }
-}
-
-// Process state letter from /proc/PID/stat; 0 if the process is gone.
-char proc_state(pid_t pid) {
-  const std::string text = read_text("/proc/" + std::to_string(pid) + "/stat");
-  const auto paren = text.rfind(')');
-  if (paren == std::string::npos || paren + 2 >= text.size()) return 0;
-  return text[paren + 2];
-}
-
-// Waits until `pid` is in one of `states`.
-bool wait_state(pid_t pid, const char* states, milliseconds timeout) {
-  const auto deadline = Clock::now() + timeout;
-  for (;;) {
-    const char s = proc_state(pid);
-    if (s != 0 && std::strchr(states, s) != nullptr) return true;
-    if (Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(milliseconds(5));
-  }
-}
 
 // A loopback TCP connection whose every operation shares one deadline.
 class Connection {
@@ -312,19 +207,16 @@ std::string run_command(std::uint16_t port, const std::vector<std::string>& args
 
 }  // namespace
 
-RedisServer::RedisServer() : port_(pick_free_port()) {
+RedisServer::RedisServer() : port_(free_port()) {
   if (::access(kRedisBinary, X_OK) != 0) {
     throw std::runtime_error(std::string("no ") + kRedisBinary + " (apt-get install redis-server)");
   }
-  char tmpl[] = "/tmp/ssehub-redis-XXXXXX";
-  if (::mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
-  dir_ = tmpl;
+  dir_ = make_temp_dir("/tmp/ssehub-redis-");
   log_path_ = dir_ + "/redis.log";
   try {
     start();
   } catch (...) {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
+    remove_tree(dir_);
     throw;
   }
 }
@@ -339,21 +231,21 @@ RedisServer::~RedisServer() {
     } catch (...) {
     }
   }
-  std::error_code ec;
-  fs::remove_all(dir_, ec);
+  remove_tree(dir_);
 }
 
 void RedisServer::start() {
   if (pid_ > 0) return;
-  pid_ = spawn({kRedisBinary, "--port", std::to_string(port_), "--bind", "127.0.0.1", "--save", "",
-                "--appendonly", "no", "--dir", dir_, "--logfile", log_path_, "--daemonize", "no",
-                "--protected-mode", "yes"},
-               log_path_, dir_);
+  pid_ = spawn_process(
+      {kRedisBinary, "--port", std::to_string(port_), "--bind", "127.0.0.1", "--save", "",
+       "--appendonly", "no", "--dir", dir_, "--logfile", log_path_, "--daemonize", "no",
+       "--protected-mode", "yes"},
+      {.name = "redis_server", .log_path = log_path_, .cwd = dir_, .env = minimal_env()});
   paused_ = false;
   const auto deadline = Clock::now() + kStartTimeout;
   std::string last;
   while (Clock::now() < deadline) {
-    if (wait_exit(pid_, milliseconds(0))) {
+    if (reap(pid_, milliseconds(0))) {
       pid_ = -1;
       throw std::runtime_error("redis-server exited during startup:\n" + tail(log()));
     }
@@ -375,7 +267,7 @@ void RedisServer::stop() {
   if (pid_ <= 0) return;
   resume();
   ::kill(pid_, SIGTERM);
-  if (wait_exit(pid_, kStopTimeout)) {
+  if (reap(pid_, kStopTimeout)) {
     pid_ = -1;
     return;
   }
@@ -387,7 +279,7 @@ void RedisServer::kill_hard() {
   ::kill(pid_, SIGKILL);
   // The session's process group: a fork redis made for a background save, if any.
   ::kill(-pid_, SIGKILL);
-  const bool reaped = wait_exit(pid_, kSignalTimeout);
+  const bool reaped = reap(pid_, kSignalTimeout);
   const pid_t pid = pid_;
   pid_ = -1;
   paused_ = false;
@@ -400,7 +292,7 @@ void RedisServer::pause() {
   if (pid_ <= 0 || paused_) return;
   ::kill(pid_, SIGSTOP);
   paused_ = true;
-  if (!wait_state(pid_, "tT", kSignalTimeout)) {
+  if (!wait_states({pid_}, "tT", kSignalTimeout)) {
     throw std::runtime_error("redis-server " + std::to_string(pid_) + " did not stop");
   }
 }

@@ -12,7 +12,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <stdexcept>
@@ -28,13 +27,6 @@ namespace {
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
   return s;
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 bool send_all(int fd, const std::string& data) {
@@ -121,18 +113,6 @@ std::string binary_path() {
   return SSEHUB_BINARY;
 }
 
-std::uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
 Daemon::Daemon(std::map<std::string, std::string> env, std::vector<std::string> args) {
   if (!env.count("SSEHUB_SERVER_LISTEN")) {
     env["SSEHUB_SERVER_LISTEN"] = "127.0.0.1:" + std::to_string(free_port());
@@ -164,7 +144,7 @@ Daemon::~Daemon() {
 }
 
 std::string Daemon::log() const {
-  return read_file(log_path_);
+  return read_text(log_path_);
 }
 
 bool Daemon::running() {
@@ -195,7 +175,7 @@ int run_binary(const std::vector<std::string>& args, const std::map<std::string,
     kill(pid, SIGKILL);
     wait_exit(pid, 2000ms);
   }
-  output = read_file(path);
+  output = read_text(path);
   ::unlink(path.c_str());
   return rc;
 }

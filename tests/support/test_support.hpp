@@ -11,13 +11,14 @@
 #include <string>
 #include <vector>
 
+#include "child_process.hpp"
+
 namespace ssehub::test {
 
 using namespace std::chrono_literals;
 using Ms = std::chrono::milliseconds;
 
 std::string binary_path();
-std::uint16_t free_port();
 
 // A daemon process with a private log file, on a free loopback port unless the
 // environment names one; ready once /health/live answers.
