@@ -50,8 +50,10 @@ void DeadlineScheduler::run() {
       continue;
     }
     auto first = due_.begin();
-    if (Clock::now() < first->first.first) {
-      wake_.wait_until(lock, first->first.first);
+    // A copy: cancel() may erase the entry while this thread waits.
+    const Clock::time_point when = first->first.first;
+    if (Clock::now() < when) {
+      wake_.wait_until(lock, when);
       continue;
     }
     auto fn = std::move(first->second);

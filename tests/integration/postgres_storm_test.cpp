@@ -145,6 +145,7 @@ TEST_F(PostgresStorm, TwoThousandReconnectsAtOnceStayWithinTheReplayPool) {
                    {"SSEHUB_REPLAY_TIMEOUT_MS", std::to_string(kTimeoutMs)},
                    {"SSEHUB_STREAM_HEARTBEAT_MS", "1000"}}));
   auto ids = fill(d.port());
+  for (const auto& topic : ids) ASSERT_EQ(topic.size(), static_cast<std::size_t>(kPerTopic));
   PoolSampler sampler(pg(), db_);
   auto r = storm(d.port(), ids, kClients, kLimit, Ms(kTimeoutMs + 10000));
   sampler.stop();
@@ -170,6 +171,7 @@ TEST_F(PostgresStorm, ReplaysThatCannotStartInTimeFailAsBusy) {
                    {"SSEHUB_REPLAY_TIMEOUT_MS", std::to_string(kTimeoutMs)},
                    {"SSEHUB_STREAM_HEARTBEAT_MS", "1000"}}));
   auto ids = fill(d.port());
+  for (const auto& topic : ids) ASSERT_EQ(topic.size(), static_cast<std::size_t>(kPerTopic));
   auto r = storm(d.port(), ids, kClients, 1000, 10000ms);
   EXPECT_EQ(r.delivered + r.busy + r.other_failure, kClients);
   EXPECT_GT(r.busy, 0);
