@@ -52,6 +52,21 @@ TEST(DeadlineScheduler, CancelledCallbackNeverRuns) {
   EXPECT_EQ(ran.load(), 0);
 }
 
+// The scheduler thread waits until the earliest entry's time; cancelling that very
+// entry meanwhile must not leave it waiting on freed memory (ASan checks this).
+TEST(DeadlineScheduler, CancellingTheEntryBeingWaitedForIsSafe) {
+  DeadlineScheduler s;
+  std::atomic<int> ran{0}, marker{0};
+  for (int i = 0; i < 20; ++i) {
+    auto id = s.schedule(Clock::now() + 200ms, [&] { ++ran; });
+    std::this_thread::sleep_for(2ms);  // the thread is now waiting for it
+    s.cancel(id);
+  }
+  s.schedule(Clock::now() + 5ms, [&] { ++marker; });
+  ASSERT_TRUE(wait_for(marker, 1, 5000ms));
+  EXPECT_EQ(ran.load(), 0);
+}
+
 TEST(DeadlineScheduler, StopDropsPendingAndRefusesNew) {
   std::atomic<int> ran{0};
   DeadlineScheduler s;
