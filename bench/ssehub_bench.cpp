@@ -7,11 +7,16 @@
 //   ssehub_bench fanout --daemon build/ssehub --streams 10000 --rate 10 --seconds 20
 //   ssehub_bench floor  --writes 200000
 //   ssehub_bench fanout ... --batch 20 --wrap "strace -f -c -o /tmp/sys.txt"
+//   ssehub_bench fanout --ports 8081,8082 [--pids 123,456] --streams 10000
 //
 // idle:   holds N streams, reports daemon RSS per stream.
 // fanout: N subscribers of one topic, events published at RATE/s; reports
 //         deliveries/s, publish->delivery latency percentiles, daemon CPU per
 //         delivery, and the bare loopback write floor measured in the same run.
+//         With --ports it starts no daemon: it uses daemons already listening on
+//         those loopback ports, spreads subscribers round robin over them and
+//         publishes to the first; daemon CPU (summed) comes from --pids if given,
+//         and is skipped, with the write floor, otherwise.
 // floor:  only the bare write floor: CPU per small write() to loopback sockets,
 //         to one socket and round robin over --streams sockets (at most 9000).
 #include <arpa/inet.h>
@@ -51,9 +56,22 @@ struct Options {
   int seconds = 20;
   long writes = 200000;
   int threads = 0;
-  int batch = 1;     // events per POST in fanout
-  std::string wrap;  // command prefix for the daemon, e.g. "strace -f -c -o FILE"
+  int batch = 1;            // events per POST in fanout
+  std::string wrap;         // command prefix for the daemon, e.g. "strace -f -c -o FILE"
+  std::vector<int> ports;   // fanout: running daemons to use instead of starting one
+  std::vector<pid_t> pids;  // fanout with --ports: their pids, for CPU figures
 };
+
+// "1,2,3" -> {1,2,3}; at most 64 entries.
+std::vector<long> parse_list(const std::string& v) {
+  std::vector<long> out;
+  std::stringstream ss(v);
+  std::string item;
+  while (std::getline(ss, item, ',') && out.size() < 64) {
+    if (!item.empty()) out.push_back(std::stol(item));
+  }
+  return out;
+}
 
 std::int64_t now_ns() {
   timespec ts{};
@@ -206,7 +224,9 @@ int free_port() {
 // and the number of events received, and exits.
 volatile sig_atomic_t g_stop = 0;
 
-void subscriber_child(int port, int count, int child, int report, std::int64_t stop_at_ns) {
+// Stream i (numbered across all children from `first`) goes to ports[i % size].
+void subscriber_child(const std::vector<int>& ports, int first, int count, int child, int report,
+                      std::int64_t stop_at_ns) {
   signal(SIGTERM, [](int) { g_stop = 1; });
   raise_nofile();
   int ep = epoll_create1(0);
@@ -214,7 +234,7 @@ void subscriber_child(int port, int count, int child, int report, std::int64_t s
   std::string req = "GET /events?topic=bench HTTP/1.1\r\nHost: b\r\n\r\n";
   for (int i = 0; i < count; ++i) {
     std::string src = "127.0." + std::to_string(1 + child) + "." + std::to_string(2 + i % 200);
-    int fd = connect_to(port, src);
+    int fd = connect_to(ports[(first + i) % ports.size()], src);
     if (fd < 0 || !send_all(fd, req)) {
       fprintf(stderr, "child %d: connect %d failed: %s\n", child, i, strerror(errno));
       _exit(2);
@@ -270,7 +290,8 @@ struct Children {
   std::vector<int> pipes;
 };
 
-Children spawn_subscribers(const Options& o, int port, std::int64_t stop_at_ns) {
+Children spawn_subscribers(const Options& o, const std::vector<int>& ports,
+                           std::int64_t stop_at_ns) {
   Children c;
   int remaining = o.streams, child = 0;
   while (remaining > 0) {
@@ -280,7 +301,7 @@ Children spawn_subscribers(const Options& o, int port, std::int64_t stop_at_ns) 
     pid_t pid = fork();
     if (pid == 0) {
       close(p[0]);
-      subscriber_child(port, count, child, p[1], stop_at_ns);
+      subscriber_child(ports, o.streams - remaining, count, child, p[1], stop_at_ns);
     }
     close(p[1]);
     c.pids.push_back(pid);
@@ -399,7 +420,7 @@ int run_idle(const Options& o) {
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   ProcStat before = read_proc(daemon);
   auto t0 = now_ns();
-  Children c = spawn_subscribers(o, port, now_ns() + 600LL * 1000000000);
+  Children c = spawn_subscribers(o, {port}, now_ns() + 600LL * 1000000000);
   double open_s = (now_ns() - t0) / 1e9;
   std::this_thread::sleep_for(std::chrono::seconds(2));
   ProcStat after = read_proc(daemon);
@@ -416,14 +437,22 @@ int run_idle(const Options& o) {
 }
 
 int run_fanout(const Options& o) {
-  int port = o.port ? o.port : free_port();
-  pid_t daemon = start_daemon(o, port);
+  // --ports: daemons already running (not started or stopped here), CPU from --pids.
+  const bool external = !o.ports.empty();
+  int port = external ? o.ports[0] : o.port ? o.port : free_port();
+  pid_t daemon = external ? 0 : start_daemon(o, port);
+  const std::vector<pid_t> measured = external ? o.pids : std::vector<pid_t>{daemon};
+  auto daemons_cpu = [&measured] {
+    ProcStat sum;
+    for (pid_t p : measured) sum.cpu_seconds += read_proc(p).cpu_seconds;
+    return sum;
+  };
   auto stop_at = now_ns() + (o.seconds + 120LL) * 1000000000;
-  Children c = spawn_subscribers(o, port, stop_at);
+  Children c = spawn_subscribers(o, external ? o.ports : std::vector<int>{port}, stop_at);
   int pub = connect_to(port, "");
   int one = 1;
   setsockopt(pub, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  ProcStat cpu0 = read_proc(daemon);
+  ProcStat cpu0 = daemons_cpu();
   auto start = now_ns();
   long published = 0;
   std::string buf;
@@ -449,17 +478,20 @@ int run_fanout(const Options& o) {
   }
   // Let the last events drain, then read the daemon's CPU.
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-  ProcStat cpu1 = read_proc(daemon);
+  ProcStat cpu1 = daemons_cpu();
   double elapsed = (now_ns() - start) / 1e9;
   long events = 0;
   std::vector<std::uint32_t> lat;
   collect(c, events, lat);
   close(pub);
-  stop_daemon(daemon);
-  double floor1 = bare_write_floor_us(o.writes, 120, 1);
-  double floor = bare_write_floor_us(o.writes, 120, std::min(o.streams, 9000));
-  double cpu_us = (cpu1.cpu_seconds - cpu0.cpu_seconds) * 1e6 / std::max(1L, events);
+  if (!external) stop_daemon(daemon);
   long expected = published * o.streams;
+  if (external) {
+    std::string list;
+    for (int p : o.ports) list += (list.empty() ? "" : ",") + std::to_string(p);
+    printf("daemons:                 %zu already running on ports %s (publishing to %d)\n",
+           o.ports.size(), list.c_str(), port);
+  }
   printf("subscribers:             %d\n", o.streams);
   printf("events published:        %ld in requests of %d at %.1f requests/s\n", published, o.batch,
          o.rate);
@@ -467,7 +499,19 @@ int run_fanout(const Options& o) {
          events / elapsed);
   printf("latency publish->client: p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms\n",
          percentile(lat, 0.5), percentile(lat, 0.99), percentile(lat, 0.999), percentile(lat, 1.0));
-  printf("daemon CPU per delivery: %.2f us\n", cpu_us);
+  if (measured.empty()) {
+    // No pids: daemon CPU is unknown, so the floor comparison is skipped too.
+    printf("daemon CPU per delivery: skipped (no --pids)\n");
+    return events == expected ? 0 : 3;
+  }
+  double floor1 = bare_write_floor_us(o.writes, 120, 1);
+  double floor = bare_write_floor_us(o.writes, 120, std::min(o.streams, 9000));
+  double cpu_us = (cpu1.cpu_seconds - cpu0.cpu_seconds) * 1e6 / std::max(1L, events);
+  if (external) {
+    printf("daemon CPU per delivery: %.2f us (summed over %zu daemons)\n", cpu_us, measured.size());
+  } else {
+    printf("daemon CPU per delivery: %.2f us\n", cpu_us);
+  }
   printf("bare write floor:        %.2f us per 120-byte write, one socket\n", floor1);
   printf("bare write floor:        %.2f us per 120-byte write, round robin over %d sockets\n",
          floor, std::min(o.streams, 9000));
@@ -485,7 +529,7 @@ int main(int argc, char** argv) {
     fprintf(stderr,
             "usage: %s idle|fanout|floor [--daemon PATH] [--port N] [--streams N] "
             "[--per-process N] [--rate R] [--seconds S] [--writes N] [--threads N] [--batch N] "
-            "[--wrap CMD]\n",
+            "[--wrap CMD] [--ports P1,P2,... [--pids PID1,PID2,...]]\n",
             argv[0]);
     return 2;
   }
@@ -512,6 +556,10 @@ int main(int argc, char** argv) {
       o.batch = std::max(1, std::min(1000, std::stoi(v)));
     else if (k == "--wrap")
       o.wrap = v;
+    else if (k == "--ports")
+      for (long p : parse_list(v)) o.ports.push_back(static_cast<int>(p));
+    else if (k == "--pids")
+      for (long p : parse_list(v)) o.pids.push_back(static_cast<pid_t>(p));
     else {
       fprintf(stderr, "unknown option %s\n", k.c_str());
       return 2;
@@ -527,7 +575,11 @@ int main(int argc, char** argv) {
            bare_write_floor_us(o.writes, 120, n), n);
     return 0;
   }
-  if (o.daemon.empty()) {
+  if (!o.ports.empty() && o.mode != "fanout") {
+    fprintf(stderr, "--ports is for fanout only\n");
+    return 2;
+  }
+  if (o.daemon.empty() && o.ports.empty()) {
     fprintf(stderr, "--daemon PATH is required\n");
     return 2;
   }
