@@ -142,17 +142,28 @@ test('backoff delays grow with full jitter and stay under maxDelayMs', async (t)
   t.after(() => {
     Math.random = realRandom;
   });
+  // The delays are read where the client schedules them. Wall-clock gaps
+  // between requests also hold the round trip and any event-loop stall (over
+  // 100 ms on a loaded machine), so they bound the delays only from below.
+  const connectTimeoutMs = 60000;
+  const scheduled = [];
+  const realSetTimeout = globalThis.setTimeout;
+  t.mock.method(globalThis, 'setTimeout', (callback, ms, ...args) => {
+    if (ms !== connectTimeoutMs && new Error().stack.includes('/src/client.js')) scheduled.push(ms);
+    return realSetTimeout(callback, ms, ...args);
+  });
   const server = await startScriptServer((req, res) => errorResponse(res, 500, 'internal'));
-  const { client } = makeClient(t, server, { baseDelayMs: 10, maxDelayMs: 100, maxReconnectAttempts: 9 });
+  const { client } = makeClient(t, server, { baseDelayMs: 10, maxDelayMs: 100, maxReconnectAttempts: 9, connectTimeoutMs });
   client.connect();
   await waitFor(() => client.status === 'failed', { timeoutMs: 10000, message: 'failed' });
   Math.random = realRandom;
+  // Windows: 10, 20, 40, 80, then capped at 100 (uncapped would be 160, 320, 640, 1280, 2560).
+  const windows = [10, 20, 40, 80, 100, 100, 100, 100, 100];
+  assert.deepEqual(scheduled, windows.map((w) => Math.floor(0.999 * w)), 'one delay per reconnect, at the top of its window');
   const gaps = server.requests.slice(1).map((r, i) => r.at - server.requests[i].at);
   assert.equal(gaps.length, 9);
-  // Windows: 10, 20, 40, 80, then capped at 100 (uncapped would be 160, 320, 640, 1280, 2560).
-  for (const gap of gaps) assert.ok(gap < 100 + 80, `gap ${gap} ms exceeds maxDelayMs`);
-  assert.ok(gaps.slice(5).every((gap) => gap >= 95), `capped gaps reach the cap: ${gaps}`);
-  assert.ok(gaps[0] < gaps[3], `delays grow: ${gaps}`);
+  // The client really waits: timers never fire early (2 ms for the whole-ms rounding of timers and Date.now).
+  gaps.forEach((gap, i) => assert.ok(gap >= scheduled[i] - 2, `gap ${gap} ms is shorter than the delay ${scheduled[i]} ms`));
 });
 
 test('Retry-After is honoured but capped at maxDelayMs', async (t) => {
@@ -507,14 +518,39 @@ test('a 401 without getToken keeps retrying with backoff until failed', async (t
   assert.ok(server.requests.every((r) => r.headers.authorization === 'Bearer fixed'));
 });
 
-test('close() stops the stream and every retry', async (t) => {
+test('close() stops the stream and every retry', { timeout: 10000 }, async (t) => {
+  // close() is called at a fixed point: the first retry has failed and the
+  // next one is waiting out its backoff. Polling server.requests instead is
+  // racy: a short jittered delay lets the count pass any exact value between
+  // two polls, and an attempt already on the wire at close() still reaches
+  // the server afterwards.
+  const maxDelayMs = 200;
   const server = await startScriptServer((req, res) => errorResponse(res, 500));
-  const { client, log } = makeClient(t, server, { baseDelayMs: 30 });
+  let fetchCalls = 0;
+  const retryPending = deferred();
+  const { client, log } = makeClient(t, server, {
+    baseDelayMs: 30,
+    maxDelayMs,
+    fetch: (input, init) => {
+      fetchCalls++;
+      return fetch(input, init);
+    },
+    onError: (error) => {
+      log.errors.push(error);
+      // The client schedules its next attempt right after reporting the
+      // error, in the same job; the test resumes only after that job.
+      if (log.errors.length === 2) retryPending.resolve();
+    },
+  });
   client.connect();
-  await waitFor(() => server.requests.length === 2, { message: 'retrying' });
+  await retryPending.promise;
+  assert.equal(client.status, 'reconnecting', 'a retry is pending');
+  assert.equal(fetchCalls, 2, 'one connect and one retry so far');
+  assert.equal(server.requests.length, fetchCalls, 'no attempt in flight');
   client.close();
   const count = server.requests.length;
-  await quiet(300);
+  await quiet(maxDelayMs + 100); // longer than any backoff delay
+  assert.equal(fetchCalls, count, 'no attempt started after close()');
   assert.equal(server.requests.length, count);
   assert.equal(client.status, 'closed');
   assert.equal(log.statuses.at(-1).status, 'closed');
