@@ -332,20 +332,29 @@ double self_cpu() {
   return r.ru_utime.tv_sec + r.ru_stime.tv_sec + (r.ru_utime.tv_usec + r.ru_stime.tv_usec) / 1e6;
 }
 
-// CPU seconds the whole machine spent busy (not idle or waiting for I/O).
-double machine_busy_cpu() {
+// CPU seconds of the whole machine from /proc/stat: time in processes (user,
+// nice, system), in interrupts and softirqs (loopback TCP is processed there and
+// sampled outside any process), and stolen by the hypervisor.
+struct MachineCpu {
+  double tasks = 0;
+  double irq = 0;
+  double steal = 0;
+};
+
+MachineCpu machine_cpu() {
   std::ifstream stat("/proc/stat");
   std::string cpu;
   double user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
   stat >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal;
-  return (user + nice + system + irq + softirq + steal) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+  return {(user + nice + system) / tick, (irq + softirq) / tick, steal / tick};
 }
 
 struct CpuSnapshot {
   std::int64_t at_ns = 0;
   double daemon = 0;
   double bench = 0;
-  double machine = 0;
+  MachineCpu machine;
   std::map<pid_t, double> postgres;
 };
 
@@ -495,12 +504,12 @@ CpuSnapshot cpu_snapshot(const Daemon& d, pid_t postmaster) {
   s.daemon = proc_times(d.pid()).self;
   s.bench = self_cpu();
   s.postgres = tree_cpu(postmaster);
-  s.machine = machine_busy_cpu();
+  s.machine = machine_cpu();
   return s;
 }
 
-// "daemon 1.05, postgres 0.80 (ssehub-publish 0.55, ...), bench 0.15; machine busy 2.00
-// (other processes 0.00) cores".
+// "daemon 1.05, postgres 0.80 (ssehub-publish 0.55, ...), bench 0.15, other processes 0.00
+// (machine busy 2.00, of it irq+softirq 0.10; steal 0.00) cores".
 std::string cpu_report(const CpuSnapshot& a, const CpuSnapshot& b,
                        const std::map<pid_t, std::string>& roles, pid_t postmaster) {
   const double wall = (b.at_ns - a.at_ns) / 1e9;
@@ -534,10 +543,14 @@ std::string cpu_report(const CpuSnapshot& a, const CpuSnapshot& b,
     out += "), ";
   }
   const double bench = b.bench - a.bench;
-  const double machine = b.machine - a.machine;
-  const double other = machine - (b.daemon - a.daemon) - pg_total - bench;
-  snprintf(buf, sizeof buf, "bench %.2f; machine busy %.2f (other processes %.2f) cores",
-           bench / wall, machine / wall, std::max(0.0, other) / wall);
+  // Ticks spent in softirqs are also in the stime of the process they interrupted.
+  const double busy = b.machine.tasks + b.machine.irq - a.machine.tasks - a.machine.irq;
+  const double other = std::max(0.0, busy - (b.daemon - a.daemon) - pg_total - bench);
+  snprintf(buf, sizeof buf,
+           "bench %.2f, other processes %.2f (machine busy %.2f, of it irq+softirq %.2f; "
+           "steal %.2f) cores",
+           bench / wall, other / wall, busy / wall, (b.machine.irq - a.machine.irq) / wall,
+           (b.machine.steal - a.machine.steal) / wall);
   return out + buf;
 }
 
