@@ -1,6 +1,7 @@
 // ssehub: wiring only. Configuration, logging, then the server.
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
+#include <csignal>
 #include <iostream>
 
 #include "ssehub/config.hpp"
@@ -34,6 +35,10 @@ int main(int argc, char** argv) {
     if (*token) {
       return ssehub::print_dev_token(config.auth, sub, subscribe, publish, ttl) ? 0 : 2;
     }
+    // A peer that closed its end (Redis, Postgres, a client) must fail the write
+    // that finds out, not end the process: hiredis and libpq write without
+    // MSG_NOSIGNAL.
+    std::signal(SIGPIPE, SIG_IGN);
     ssehub::setup_logging(config.log);
     ssehub::Server server(std::move(config));
     return server.run();
