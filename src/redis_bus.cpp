@@ -66,7 +66,7 @@ void RedisBus::start(BatchSink sink) {
     pqxx::nontransaction n(pg_.get());
     auto head = n.exec1(pg::kHeadSql);
     epoch_ = head[0].as<std::string>();
-    announced_ = floor_ = head[1].as<std::uint64_t>();
+    sequencer_ = LiveSequencer(head[1].as<std::uint64_t>(), kMaxBufferedEvents);
   } catch (...) {
     PgFailure f = pg_.fail();
     throw std::runtime_error("redis bus: reading the store head: " + f.message);
@@ -111,10 +111,12 @@ void RedisBus::set_state(SubscriberLifecycle::Step step, const std::string& caus
                          {"to", to_string(step.to)},
                          {"cause", cause}};
   if (step.wait.count() > 0) line["retryInMs"] = step.wait.count();
+  // The cause may quote a server's message: never let its bytes throw.
+  const std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   if (step.to == SubscriberState::reconnecting) {
-    spdlog::warn("redis subscriber state {}", line.dump());
+    spdlog::warn("redis subscriber state {}", text);
   } else {
-    spdlog::info("redis subscriber state {}", line.dump());
+    spdlog::info("redis subscriber state {}", text);
   }
 }
 
@@ -135,9 +137,8 @@ void RedisBus::run() {
     flush_events();
     {
       std::lock_guard lock(mutex_);
-      confirmed_shared_.clear();
+      tracker_.disconnected();
     }
-    confirmed_.clear();
     if (stopping_) break;
     auto step = lifecycle_.failed(jitter());
     ++reconnects_;
@@ -154,11 +155,10 @@ void RedisBus::run() {
 
 void RedisBus::connect_and_subscribe() {
   sub_ = std::make_unique<RedisConnection>(endpoint_, kIoTimeout);
-  std::set<std::string> topics;
+  std::vector<std::string> topics;
   {
     std::lock_guard lock(mutex_);
-    topics = wanted_;
-    changes_.clear();  // folded into `wanted_`
+    topics = tracker_.reconnect();
   }
   std::vector<std::string> cmd = {"SUBSCRIBE", heads_channel_, sentinel_channel_};
   for (const auto& t : topics) cmd.push_back(redis::topic_channel(options_.prefix, t));
@@ -179,18 +179,16 @@ void RedisBus::connect_and_subscribe() {
       if (r->type == REDIS_REPLY_ARRAY && r->elements >= 3 && text(*r->element[0]) == "subscribe") {
         ++confirmations;
         if (auto t = redis::channel_topic(options_.prefix, text(*r->element[1]))) {
-          confirmed_.insert(*t);
+          std::lock_guard lock(mutex_);
+          tracker_.confirmed(*t);
         }
       } else {
         early.push_back(std::move(r));
       }
     }
   }
-  {
-    std::lock_guard lock(mutex_);
-    confirmed_shared_ = confirmed_;
-  }
-  recover(announced_, "subscribed");
+  // What arrived only in part on the old connection is read again from the mark.
+  recover("subscribed");
   for (auto& r : early) handle(*r);
   flush_events();
   release_waiters(false);
@@ -202,6 +200,8 @@ void RedisBus::serve() {
   next_store_check_ = Clock::now() + kStoreCheckInterval;
   while (!stopping_) {
     apply_topic_changes();
+    // A probe that arrived while this thread waited on the store is not a miss.
+    drain();
     sentinel_tick();
     if (Clock::now() >= next_store_check_) {
       check_store_head();
@@ -225,15 +225,26 @@ void RedisBus::serve() {
   }
 }
 
+void RedisBus::drain() {
+  for (int rounds = 0; rounds < 16; ++rounds) {
+    pollfd p{sub_->fd(), POLLIN, 0};
+    if (::poll(&p, 1, 0) <= 0 || !(p.revents & (POLLIN | POLLHUP | POLLERR))) break;
+    sub_->read_available();
+    while (auto r = sub_->next_reply()) handle(*r);
+  }
+  flush_events();
+}
+
 void RedisBus::apply_topic_changes() {
-  std::deque<std::pair<bool, std::string>> changes;
+  std::vector<SubscriptionTracker::Change> changes;
   {
     std::lock_guard lock(mutex_);
-    changes.swap(changes_);
+    changes = tracker_.changes();
   }
   if (changes.empty()) return;
-  for (auto& [add, topic] : changes) {
-    sub_->append({add ? "SUBSCRIBE" : "UNSUBSCRIBE", redis::topic_channel(options_.prefix, topic)});
+  for (auto& c : changes) {
+    sub_->append(
+        {c.subscribe ? "SUBSCRIBE" : "UNSUBSCRIBE", redis::topic_channel(options_.prefix, c.topic)});
   }
   sub_->flush();
 }
@@ -248,17 +259,12 @@ void RedisBus::handle(const redisReply& r) {
   }
   auto topic = redis::channel_topic(options_.prefix, channel);
   if (!topic) return;
-  if (kind == "subscribe") {
-    confirmed_.insert(*topic);
+  if (kind == "subscribe" || kind == "unsubscribe") {
     {
       std::lock_guard lock(mutex_);
-      confirmed_shared_.insert(*topic);
+      tracker_.confirmed(*topic);
     }
-    release_waiters(false);
-  } else if (kind == "unsubscribe") {
-    confirmed_.erase(*topic);
-    std::lock_guard lock(mutex_);
-    confirmed_shared_.erase(*topic);
+    if (kind == "subscribe") release_waiters(false);
   }
 }
 
@@ -271,13 +277,7 @@ void RedisBus::on_message(const std::string& channel, const std::string& payload
       spdlog::warn("redis bus: malformed heads notice dropped ({} bytes)", payload.size());
       return;
     }
-    if (notice->base > announced_) {
-      // Batches between were committed but not published: take them from the store.
-      flush_events();
-      bump(gaps_);
-      recover(announced_, "missed batches");
-    }
-    announced_ = std::max(announced_, notice->head);
+    follow(sequencer_.on_notice(notice->base, notice->head), "missed batches");
     return;
   }
   if (channel == sentinel_channel_) {
@@ -302,10 +302,15 @@ void RedisBus::on_message(const std::string& channel, const std::string& payload
     spdlog::warn("redis bus: malformed message on {} dropped: {}", channel, error);
     return;
   }
-  if (ev->seq <= floor_ || !confirmed_.count(ev->topic)) return;
-  floor_ = ev->seq;
-  announced_ = std::max(announced_, ev->seq);
-  pending_events_.push_back(std::move(*ev));
+  follow(sequencer_.on_event(std::move(*ev)), "too many events without their batch's notice");
+}
+
+void RedisBus::follow(LiveSequencer::Step step, const char* why) {
+  for (auto& ev : step.deliver) pending_events_.push_back(std::move(ev));
+  if (!step.recover) return;
+  flush_events();
+  bump(gaps_);
+  recover(why);
 }
 
 void RedisBus::flush_events() {
@@ -317,8 +322,14 @@ void RedisBus::flush_events() {
 
 // ---- recovery from the store -------------------------------------------------
 
-std::uint64_t RedisBus::recover(std::uint64_t after, const char* why) {
-  std::vector<std::string_view> topics(confirmed_.begin(), confirmed_.end());
+void RedisBus::recover(const char* why) {
+  const std::uint64_t after = sequencer_.complete_through();
+  std::vector<std::string> active;
+  {
+    std::lock_guard lock(mutex_);
+    active = tracker_.active_topics();
+  }
+  std::vector<std::string_view> topics(active.begin(), active.end());
   pg_watch_.rearm();
   auto timer =
       scheduler_.schedule(Clock::now() + kIoTimeout * 2, [this] { pg_watch_.interrupt(); });
@@ -367,9 +378,7 @@ std::uint64_t RedisBus::recover(std::uint64_t after, const char* why) {
                  after, why);
     if (sink_) sink_(std::move(batch));
   }
-  floor_ = std::max(floor_, head);
-  announced_ = std::max(announced_, head);
-  return head;
+  sequencer_.recovered(head);
 }
 
 std::uint64_t RedisBus::store_head() {
@@ -396,12 +405,10 @@ std::uint64_t RedisBus::store_head() {
 // in SQL) leaves the store ahead of what this replica heard. Allowing one check
 // interval for the message to arrive, recover it.
 void RedisBus::check_store_head() {
-  std::uint64_t head = store_head();
-  if (lagging_head_ > announced_) {
+  if (sequencer_.store_ahead(store_head())) {
     flush_events();
-    recover(announced_, "store ahead of redis");
+    recover("store ahead of redis");
   }
-  lagging_head_ = head > announced_ ? head : 0;
 }
 
 // ---- sentinel ---------------------------------------------------------------
@@ -433,8 +440,7 @@ void RedisBus::sentinel_tick() {
 void RedisBus::topic_added(const std::string& topic) {
   {
     std::lock_guard lock(mutex_);
-    wanted_.insert(topic);
-    changes_.emplace_back(true, topic);
+    tracker_.want(topic);
   }
   wake();
 }
@@ -442,8 +448,7 @@ void RedisBus::topic_added(const std::string& topic) {
 void RedisBus::topic_removed(const std::string& topic) {
   {
     std::lock_guard lock(mutex_);
-    wanted_.erase(topic);
-    changes_.emplace_back(false, topic);
+    tracker_.unwant(topic);
   }
   wake();
 }
@@ -456,7 +461,7 @@ bool RedisBus::subscribed(const std::vector<std::string>& topics, std::function<
   if (st == SubscriberState::reconnecting || st == SubscriberState::closed) return true;
   Waiter w;
   for (const auto& t : topics) {
-    if (!confirmed_shared_.count(t)) w.missing.insert(t);
+    if (!tracker_.active(t)) w.missing.insert(t);
   }
   if (w.missing.empty()) return true;
   w.done = std::move(later);
@@ -470,7 +475,7 @@ void RedisBus::release_waiters(bool give_up) {
     std::lock_guard lock(mutex_);
     for (auto it = waiters_.begin(); it != waiters_.end();) {
       for (auto m = it->missing.begin(); m != it->missing.end();) {
-        m = confirmed_shared_.count(*m) ? it->missing.erase(m) : std::next(m);
+        m = tracker_.active(*m) ? it->missing.erase(m) : std::next(m);
       }
       if (it->missing.empty() || give_up) {
         ready.push_back(std::move(it->done));
@@ -494,12 +499,13 @@ void RedisBus::publish(EventBatchPtr batch) {
   }
   try {
     if (!pub_) pub_ = std::make_unique<RedisConnection>(endpoint_, kIoTimeout);
-    redis::HeadsNotice notice{batch->front().seq - 1, batch->back().seq};
-    pub_->append({"PUBLISH", heads_channel_, redis::encode_heads(notice)});
+    // The notice goes last: it tells subscribers the whole batch is out.
     for (const auto& ev : *batch) {
       pub_->append(
           {"PUBLISH", redis::topic_channel(options_.prefix, ev.topic), redis::encode_event(ev)});
     }
+    redis::HeadsNotice notice{batch->front().seq - 1, batch->back().seq};
+    pub_->append({"PUBLISH", heads_channel_, redis::encode_heads(notice)});
     pub_->flush();
     for (std::size_t i = 0; i <= batch->size(); ++i) pub_->read_reply();
     bump(published_, batch->size());
@@ -527,7 +533,7 @@ std::string RedisBus::health_json() const {
   {
     std::lock_guard lock(mutex_);
     error = last_error_;
-    topics = confirmed_shared_.size();
+    topics = tracker_.active_count();
   }
   auto rtt = sentinel_rtt_us_.load();
   json j = {
@@ -559,7 +565,7 @@ void RedisBus::render_metrics(std::string& out) const {
   std::size_t topics;
   {
     std::lock_guard lock(mutex_);
-    topics = confirmed_shared_.size();
+    topics = tracker_.active_count();
   }
   append_metric(out, "ssehub_redis_subscribed_topics", "gauge",
                 "Topic channels this replica is subscribed to.", static_cast<double>(topics));

@@ -2,20 +2,26 @@
 // The Redis bus (bus.kind = redis): live events between replicas over Redis
 // pub/sub, with the Postgres store as the source of truth.
 //
-// Publishing runs inside the store's ordered section: for each batch a notice on
-// `<prefix>:heads` ({"base","head"}) and then one message per event on its
-// topic channel, pipelined, so Redis sees batches in id order. A publish that
-// fails (Redis down) is skipped: the event is durable, and subscribers recover it.
+// Publishing runs inside the store's ordered section: for each batch one message
+// per event on its topic channel and then a notice on `<prefix>:heads`
+// ({"base","head"}), pipelined, so Redis sees batches in id order and a notice
+// only after all of its batch. A publish that fails (Redis down, or the
+// connection lost mid-batch) is skipped: the events are durable, and
+// subscribers recover them.
 //
 // Subscribing: one dedicated thread owns the subscriber connection (states
 // connecting, ready, reconnecting, closed; capped backoff with jitter) and
 // subscribes to the heads channel, its sentinel channel, and the topics this
 // replica serves (added with its first local subscriber, removed after its last).
-// It recovers from the store, bounded by replay.limit, whatever Redis did not
-// bring: on every (re)subscribe from the last head it knows, on a heads notice
-// whose base is above that head (a batch some replica could not publish), and
-// when the store's head stays ahead of it (checked every second). Past the bound
-// the streams get `replay-truncated` instead. The sentinel probes the subscription
+// Its LiveSequencer holds each batch's events until the batch's notice says the
+// batch is complete, and keeps the mark `complete_through`. It recovers from the
+// store, bounded by replay.limit, whatever Redis did not bring: on every
+// (re)subscribe from that mark, on a heads notice whose base is above it (a batch
+// some replica published only in part, or not at all), and when the store's
+// head stays ahead of it (checked every second). Past the bound the streams get
+// `replay-truncated` instead. Its SubscriptionTracker decides which topics are
+// active: a stream is told `ready` only once Redis confirmed the last SUBSCRIBE
+// of every topic it wants. The sentinel probes the subscription
 // end to end; a miss is logged at critical, fails readiness and forces a
 // reconnect. Events reach the hub only through the sink (which posts).
 //
@@ -24,7 +30,6 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -33,10 +38,12 @@
 
 #include "ssehub/deadline_scheduler.hpp"
 #include "ssehub/event_bus.hpp"
+#include "ssehub/live_sequencer.hpp"
 #include "ssehub/metrics.hpp"
 #include "ssehub/pg_link.hpp"
 #include "ssehub/redis_connection.hpp"
 #include "ssehub/subscriber_lifecycle.hpp"
+#include "ssehub/subscription_tracker.hpp"
 
 namespace ssehub {
 
@@ -70,6 +77,8 @@ class RedisBus final : public EventBus {
   static constexpr std::chrono::milliseconds kIoTimeout{1000};
   static constexpr std::chrono::milliseconds kStoreCheckInterval{1000};
   static constexpr std::chrono::milliseconds kPublishBackoff{1000};
+  // Events held while their batch's notice has not come; past it, recover.
+  static constexpr std::size_t kMaxBufferedEvents = 20000;
 
  private:
   struct Waiter {
@@ -87,10 +96,14 @@ class RedisBus final : public EventBus {
   void apply_topic_changes();
   void handle(const redisReply& reply);
   void on_message(const std::string& channel, const std::string& payload);
+  // Hands on what the sequencer released, and recovers when it asks to.
+  void follow(LiveSequencer::Step step, const char* why);
+  // Reads and handles whatever the subscriber socket already holds, without waiting.
+  void drain();
   void flush_events();
-  // Reads what the store has after `after` on every subscribed topic and hands it
-  // on; past recovery_limit signals a gap instead. Returns the store head.
-  std::uint64_t recover(std::uint64_t after, const char* why);
+  // Reads what the store has after the sequencer's mark on every active topic and
+  // hands it on; past recovery_limit signals a gap instead.
+  void recover(const char* why);
   std::uint64_t store_head();
   void sentinel_tick();
   void check_store_head();
@@ -116,19 +129,14 @@ class RedisBus final : public EventBus {
   CallWatch pg_watch_;
   DeadlineScheduler scheduler_;
   std::string epoch_;
-  std::uint64_t announced_ = 0;     // head of the last heads notice or recovery
-  std::uint64_t floor_ = 0;         // events at or below it were recovered already
-  std::uint64_t lagging_head_ = 0;  // store head seen ahead of announced_ last check
+  LiveSequencer sequencer_{0, kMaxBufferedEvents};
   std::chrono::steady_clock::time_point next_store_check_{};
   std::vector<Event> pending_events_;
-  std::set<std::string> confirmed_;  // topic subscriptions Redis confirmed
 
   // Shared with reactor threads.
   mutable std::mutex mutex_;
-  std::set<std::string> wanted_;                      // topics this replica serves
-  std::deque<std::pair<bool, std::string>> changes_;  // (subscribe?, topic)
+  SubscriptionTracker tracker_;  // topics this replica serves, and their subscriptions
   std::vector<Waiter> waiters_;
-  std::set<std::string> confirmed_shared_;  // copy of confirmed_ for subscribed()
   std::atomic<SubscriberState> state_{SubscriberState::closed};
   std::atomic<long long> state_since_ms_{0};
   std::string last_error_;

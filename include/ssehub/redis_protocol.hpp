@@ -3,9 +3,10 @@
 //
 // Channels: `<prefix>:topic:<topic>` carries the events of one topic (a replica
 // subscribes only to the topics it serves); `<prefix>:heads` carries one notice
-// per published batch, `{"base":B,"head":H}`, published before the batch's events,
-// so a subscriber that sees `base` above the last head it knows has missed whole
-// batches and recovers them from the store; `<prefix>:sentinel:<replica>` carries
+// per published batch, `{"base":B,"head":H}`, published after the batch's events,
+// so a subscriber that receives it knows the batch is complete, and one that sees
+// `base` above the last complete head it knows has missed a batch in whole or in
+// part and recovers it from the store; `<prefix>:sentinel:<replica>` carries
 // a replica's health probes to itself.
 //
 // An event message is JSON: {"id":"<epoch>-<seq>","seq":N,"topic":"...",
