@@ -39,6 +39,7 @@ std::optional<EventId> parse_event_id(std::string_view text) {
   std::uint64_t seq = 0;
   auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), seq);
   if (ec != std::errc{} || end != digits.data() + digits.size()) return std::nullopt;
+  if (seq > kMaxSeq) return std::nullopt;
   return EventId{std::string(epoch), seq};
 }
 

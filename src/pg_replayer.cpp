@@ -48,6 +48,7 @@ ReplayResult PgReplayer::failure(FailureReason reason, std::string why) const {
   r.failure = reason;
   r.error = std::move(why);
   r.epoch = shared_.epoch;
+  r.known_head = shared_.known_head.load();
   return r;
 }
 
@@ -147,6 +148,7 @@ ReplayResult PgReplayer::query(PgLink& link, CallWatch& watch, const ReplayQuery
     snap.window.head_seq = rows[0][1].as<std::uint64_t>();
     snap.window.pruned_through = rows[0][2].as<std::uint64_t>();
     r.epoch = snap.window.epoch;
+    shared_.saw_head(snap.window.head_seq);
     snap.check = check_requested_id(q.after, snap.window);
     if (snap.check == IdCheck::ok) {
       for (const auto& row : rows) {

@@ -20,7 +20,7 @@ constexpr auto kStartupBackoff = std::chrono::milliseconds(500);
 
 }  // namespace
 
-std::string migrate_schema(pqxx::connection& c) {
+std::pair<std::string, std::uint64_t> migrate_schema(pqxx::connection& c) {
   pqxx::work w(c);
   w.exec_params("SELECT pg_advisory_xact_lock($1::bigint)", pg::kMigrateLock);
   w.exec(
@@ -38,9 +38,9 @@ std::string migrate_schema(pqxx::connection& c) {
     w.exec("INSERT INTO ssehub_schema_version (version) VALUES (1)");
     spdlog::info("postgres schema created (version 1)");
   }
-  std::string epoch = w.exec1("SELECT epoch FROM ssehub_meta WHERE id = 1")[0].as<std::string>();
+  auto meta = w.exec1("SELECT epoch, head_seq FROM ssehub_meta WHERE id = 1");
   w.commit();
-  return epoch;
+  return {meta[0].as<std::string>(), meta[1].as<std::uint64_t>()};
 }
 
 PostgresStore::PostgresStore(const StoreConfig& store, const ReplayConfig& replay)
@@ -49,7 +49,9 @@ PostgresStore::PostgresStore(const StoreConfig& store, const ReplayConfig& repla
   PgLink link(shared_->conninfo, "migrate", shared_->status);
   for (int attempt = 1;; ++attempt) {
     try {
-      shared_->epoch = migrate_schema(link.get());
+      auto [epoch, head] = migrate_schema(link.get());
+      shared_->epoch = epoch;
+      shared_->saw_head(head);
       break;
     } catch (...) {
       PgFailure f = link.fail();

@@ -1,5 +1,6 @@
 #include "ssehub/replay_decision.hpp"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "ssehub/sse_frame.hpp"
@@ -64,7 +65,7 @@ ReplayDecision decide_replay(const LastEventId& requested, ReplaySnapshot snapsh
 }
 
 ReplayDecision replay_failed(const LastEventId& requested, FailureReason reason,
-                             std::string_view store_epoch) {
+                             std::string_view store_epoch, std::uint64_t known_head) {
   ReplayDecision d;
   d.kind = ReplayDecision::Kind::failed;
   d.failure = reason;
@@ -72,7 +73,7 @@ ReplayDecision replay_failed(const LastEventId& requested, FailureReason reason,
   // store); live events held meanwhile are released after it.
   bool same_store = requested.kind == LastEventId::Kind::id && !store_epoch.empty() &&
                     requested.id.epoch == store_epoch;
-  d.covered_through = same_store ? requested.id.seq : 0;
+  d.covered_through = same_store ? std::min(requested.id.seq, known_head) : 0;
   return d;
 }
 

@@ -4,6 +4,7 @@ namespace ssehub {
 
 ReplayHandoff::Offer ReplayHandoff::offer(std::uint64_t seq,
                                           const std::shared_ptr<const std::string>& frame) {
+  if (seq > highest_offered_) highest_offered_ = seq;
   if (replaying_) {
     std::size_t bytes = frame ? frame->size() : 0;
     if (held_bytes_ + bytes > max_held_bytes_) return Offer::overflow;

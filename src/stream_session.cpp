@@ -122,7 +122,8 @@ void StreamSession::on_replay(ReplayResult result, std::chrono::steady_clock::ti
   const std::size_t limit = ctx_.config.replay.limit;
   ReplayDecision d = result.ok
                          ? decide_replay(request_.last_event_id, std::move(result.snapshot), limit)
-                         : replay_failed(request_.last_event_id, result.failure, result.epoch);
+                         : replay_failed(request_.last_event_id, result.failure, result.epoch,
+                                         std::max(result.known_head, handoff_.highest_offered()));
   std::vector<std::shared_ptr<const std::string>> frames;
   if (d.kind == ReplayDecision::Kind::deliver) {
     std::size_t bytes = 0;

@@ -10,6 +10,9 @@
 namespace ssehub {
 
 inline constexpr std::size_t kMaxEpochChars = 16;
+// The largest seq a store can hold (a Postgres bigint): an id above it cannot
+// exist and is read as malformed, so it is answered `unknown-id`.
+inline constexpr std::uint64_t kMaxSeq = 9223372036854775807ULL;
 
 struct EventId {
   std::string epoch;

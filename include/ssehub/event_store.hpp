@@ -34,6 +34,7 @@ struct ReplayResult {
   FailureReason failure = FailureReason::error;  // when !ok
   std::string error;                             // when !ok: the cause, for the log
   std::string epoch;                             // the store's epoch, when known
+  std::uint64_t known_head = 0;  // the highest seq the store is known to hold (0: unknown)
 };
 
 // Runs inside the store's ordered section, after the batch is committed and before

@@ -17,6 +17,7 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "ssehub/config.hpp"
 #include "ssehub/deadline_scheduler.hpp"
@@ -34,6 +35,13 @@ class PgHousekeeper;
 struct PgShared {
   std::string conninfo;
   std::string epoch;  // fixed after migration
+  // The highest seq this replica has seen committed (by its commits and reads).
+  std::atomic<std::uint64_t> known_head{0};
+  void saw_head(std::uint64_t seq) {
+    auto cur = known_head.load(std::memory_order_relaxed);
+    while (seq > cur && !known_head.compare_exchange_weak(cur, seq)) {
+    }
+  }
   PgStatus status;
   DeadlineScheduler scheduler;
   Histogram commit_batch{{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000}};
@@ -72,7 +80,8 @@ class PostgresStore final : public EventStore {
 };
 
 // Creates the schema or brings it to this build's version, under an advisory lock
-// so that replicas starting together migrate once; returns the store epoch.
-std::string migrate_schema(pqxx::connection& c);
+// so that replicas starting together migrate once; returns the store epoch and
+// its head seq.
+std::pair<std::string, std::uint64_t> migrate_schema(pqxx::connection& c);
 
 }  // namespace ssehub

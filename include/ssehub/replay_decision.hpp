@@ -54,9 +54,10 @@ struct ReplayDecision {
 ReplayDecision decide_replay(const LastEventId& requested, ReplaySnapshot snapshot,
                              std::size_t limit);
 // `store_epoch` (when known) lets live delivery resume after the client's id
-// instead of re-sending events it already has.
+// instead of re-sending events it already has, but never past `known_head`, the
+// highest seq known to exist: a claimed id beyond it must not mute the stream.
 ReplayDecision replay_failed(const LastEventId& requested, FailureReason reason,
-                             std::string_view store_epoch = {});
+                             std::string_view store_epoch = {}, std::uint64_t known_head = 0);
 // A deliver decision whose frames would not fit the stream's queue becomes a
 // truncation (reason limit) at the same resume point.
 ReplayDecision truncate_for_size(ReplayDecision d);

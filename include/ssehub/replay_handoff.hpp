@@ -41,12 +41,15 @@ class ReplayHandoff {
   }
 
   std::uint64_t last_seq() const { return last_seq_; }
+  // The highest seq ever offered: it is known to exist.
+  std::uint64_t highest_offered() const { return highest_offered_; }
   std::size_t held_bytes() const { return held_bytes_; }
 
  private:
   std::size_t max_held_bytes_;
   bool replaying_ = false;
   std::uint64_t last_seq_ = 0;
+  std::uint64_t highest_offered_ = 0;
   std::vector<LiveFrame> held_;
   std::size_t held_bytes_ = 0;
 };

@@ -144,6 +144,30 @@ TEST_F(PostgresStore, IdsOfAnotherEpochOrBeyondTheHeadAreUnknown) {
   }
 }
 
+// Regression: a seq past what a bigint holds made the replay query fail, and the
+// failed replay then skipped every live event up to that seq: the stream was
+// muted for good.
+TEST_F(PostgresStore, ASeqThatCannotExistIsUnknownAndLiveEventsStillFlow) {
+  Daemon d(pg_env());
+  auto ids = publish_on(d.port(), {"a"});
+  ASSERT_EQ(ids.size(), 1u);
+  const std::string epoch = epoch_of(ids[0]);
+  for (const std::string& bad : {epoch + "-18446744073709551615", epoch + "-9223372036854775808",
+                                 epoch + "-9223372036854775807"}) {
+    SseStream s(d.port(), "/events?topic=a", {{"Last-Event-ID", bad}});
+    ASSERT_TRUE(open_ready(s));
+    auto t = s.next_non_heartbeat();
+    ASSERT_TRUE(t) << bad;
+    EXPECT_EQ(t->type, "replay-truncated") << bad;
+    EXPECT_EQ(json::parse(t->data)["reason"], "unknown-id") << bad;
+    auto live = publish_on(d.port(), {"a"});
+    ASSERT_EQ(live.size(), 1u);
+    auto e = s.next_non_heartbeat(5000ms);
+    ASSERT_TRUE(e) << "no live event after Last-Event-ID " << bad;
+    EXPECT_EQ(e->id, live[0]) << bad;
+  }
+}
+
 TEST_F(PostgresStore, MultiTopicReplayIsInIdOrderAndOnlyThoseTopics) {
   Daemon d(pg_env());
   auto first = publish_on(d.port(), {"a"});

@@ -161,7 +161,8 @@ TEST(Stream, UnknownIdCases) {
   publish_n(d.port(), "a", 3, &ids);
   std::string epoch = epoch_of(ids[0]);
   for (std::string bad : {std::string("garbage"), std::string("zz9zz-1"), epoch + "-99",
-                          std::string("-1"), epoch + "-", std::string(300, '9')}) {
+                          std::string("-1"), epoch + "-", std::string(300, '9'),
+                          epoch + "-18446744073709551615", epoch + "-9223372036854775808"}) {
     SseStream s(d.port(), "/events?topic=a", {{"Last-Event-ID", bad}});
     expect_ready(s);
     auto t = s.next_non_heartbeat();

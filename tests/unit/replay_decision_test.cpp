@@ -101,11 +101,22 @@ namespace {
 
 TEST(DecideReplay, FailureOfThisStoreSettlesTheClientsOwnId) {
   auto same =
-      replay_failed(resolve_last_event_id("ep-4", std::nullopt), FailureReason::timeout, "ep");
+      replay_failed(resolve_last_event_id("ep-4", std::nullopt), FailureReason::timeout, "ep", 10);
   EXPECT_EQ(same.covered_through, 4u);
   auto other =
-      replay_failed(resolve_last_event_id("zz-4", std::nullopt), FailureReason::timeout, "ep");
+      replay_failed(resolve_last_event_id("zz-4", std::nullopt), FailureReason::timeout, "ep", 10);
   EXPECT_EQ(other.covered_through, 0u);
+}
+
+// Regression: a failure settled whatever seq the client claimed, so a claim far
+// beyond the head skipped every live event that followed.
+TEST(DecideReplay, FailureNeverSettlesPastTheKnownHead) {
+  auto far = replay_failed(resolve_last_event_id("ep-1000000", std::nullopt),
+                           FailureReason::error, "ep", 10);
+  EXPECT_EQ(far.covered_through, 10u);
+  auto unknown_head =
+      replay_failed(resolve_last_event_id("ep-7", std::nullopt), FailureReason::error, "ep");
+  EXPECT_EQ(unknown_head.covered_through, 0u);
 }
 
 TEST(DecideReplay, TooLargeForTheQueueBecomesATruncation) {
