@@ -82,7 +82,7 @@ void CallWatch::interrupt() {
 
 PgLink::PgLink(std::string conninfo, std::string role, PgStatus& status,
                std::chrono::milliseconds statement_timeout)
-    : conninfo_(pg::with_connect_timeout(conninfo, 2)),
+    : conninfo_(pg::with_connection_defaults(conninfo)),
       role_(std::move(role)),
       status_(status),
       statement_timeout_(statement_timeout) {}

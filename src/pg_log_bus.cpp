@@ -10,7 +10,8 @@
 
 namespace ssehub {
 
-PgLogBus::PgLogBus(std::string conninfo) : link_(std::move(conninfo), "follow", status_) {}
+PgLogBus::PgLogBus(std::string conninfo)
+    : link_(std::move(conninfo), "follow", status_, kCallTimeout) {}
 
 PgLogBus::~PgLogBus() {
   stop();
@@ -30,6 +31,7 @@ void PgLogBus::start(BatchSink sink) {
     throw std::runtime_error("postgres log follower: " + f.message);
   }
   following_ = true;
+  made_progress();
   spdlog::info("following the postgres event log from seq {}", last_seq_.load());
   thread_ = std::thread([this] { run(); });
 }
@@ -39,6 +41,16 @@ void PgLogBus::stop() {
   watch_.interrupt();
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
+  scheduler_.stop();
+}
+
+void PgLogBus::made_progress() {
+  progress_ns_ = std::chrono::steady_clock::now().time_since_epoch().count();
+}
+
+bool PgLogBus::ready() const {
+  const auto since = std::chrono::steady_clock::now().time_since_epoch().count() - progress_ns_;
+  return following_.load() && std::chrono::nanoseconds(since) < kStallAfter;
 }
 
 void PgLogBus::listen(pqxx::connection& c) {
@@ -47,11 +59,13 @@ void PgLogBus::listen(pqxx::connection& c) {
   listening_ = true;
 }
 
-std::size_t PgLogBus::catch_up(pqxx::connection& c) {
+std::size_t PgLogBus::catch_up() {
   std::size_t total = 0;
   while (!stopping_) {
-    pqxx::nontransaction n(c);
-    auto rows = n.exec_params(pg::kFollowSql, last_seq_.load(), kPage);
+    auto rows = link_.guarded(watch_, scheduler_, kCallTimeout, [&](pqxx::connection& c) {
+      pqxx::nontransaction n(c);
+      return n.exec_params(pg::kFollowSql, last_seq_.load(), kPage);
+    });
     if (rows.empty()) break;
     auto batch = std::make_shared<EventBatch>();
     batch->reserve(rows.size());
@@ -77,26 +91,29 @@ void PgLogBus::run() {
   auto backoff = std::chrono::milliseconds(100);
   while (!stopping_) {
     try {
-      pqxx::connection& c = link_.get();
-      watch_.rearm();
-      watch_.attach(c.sock());
-      if (stopping_) break;
       if (!listening_) {
-        listen(c);
+        link_.guarded(watch_, scheduler_, kCallTimeout, [&](pqxx::connection& c) {
+          listen(c);
+          return 0;
+        });
         ++reconnects_;
         spdlog::info("postgres log follower reconnected; resuming after seq {}", last_seq_.load());
       }
+      catch_up();
       following_ = true;
+      made_progress();
       backoff = std::chrono::milliseconds(100);
-      catch_up(c);
-      c.await_notification(0, kPollMicros);
-      watch_.detach();
+      if (!link_.open()) {  // dropped after an interrupted call: LISTEN again
+        listening_ = false;
+        continue;
+      }
+      // Bounded by itself: returns after kPollMicros even if the server is stopped.
+      link_.get().await_notification(0, kPollMicros);
     } catch (...) {
-      watch_.detach();
       if (stopping_) break;
       listening_ = false;
       following_ = false;
-      PgFailure f = link_.fail();
+      PgFailure f = link_.fail(&watch_);
       spdlog::error("postgres log follower lost its connection: {}; retrying in {} ms", f.message,
                     backoff.count());
       std::unique_lock lock(mutex_);

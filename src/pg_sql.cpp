@@ -21,13 +21,28 @@ std::string text_array(const std::vector<std::string_view>& items) {
   return out;
 }
 
-std::string with_connect_timeout(const std::string& conninfo, int seconds) {
-  if (conninfo.find("connect_timeout") != std::string::npos) return conninfo;
-  const std::string value = std::to_string(seconds);
+std::string with_param(const std::string& conninfo, const std::string& key,
+                       const std::string& value) {
+  if (conninfo.find(key + "=") != std::string::npos) return conninfo;
   bool url = conninfo.rfind("postgresql://", 0) == 0 || conninfo.rfind("postgres://", 0) == 0;
-  if (!url) return conninfo + (conninfo.empty() ? "" : " ") + "connect_timeout=" + value;
-  return conninfo + (conninfo.find('?') == std::string::npos ? "?" : "&") +
-         "connect_timeout=" + value;
+  if (!url) return conninfo + (conninfo.empty() ? "" : " ") + key + "=" + value;
+  return conninfo + (conninfo.find('?') == std::string::npos ? "?" : "&") + key + "=" + value;
+}
+
+std::string with_connect_timeout(const std::string& conninfo, int seconds) {
+  return with_param(conninfo, "connect_timeout", std::to_string(seconds));
+}
+
+std::string with_connection_defaults(const std::string& conninfo) {
+  std::string out = with_connect_timeout(conninfo, 2);
+  for (auto [key, value] : {std::pair{"keepalives", "1"},
+                            {"keepalives_idle", "10"},
+                            {"keepalives_interval", "5"},
+                            {"keepalives_count", "3"},
+                            {"tcp_user_timeout", "10000"}}) {
+    out = with_param(out, key, value);
+  }
+  return out;
 }
 
 FailureReason classify_failure(std::string_view sqlstate, bool connection_lost,

@@ -17,6 +17,7 @@
 #include <mutex>
 #include <string>
 
+#include "ssehub/deadline_scheduler.hpp"
 #include "ssehub/replay_decision.hpp"
 
 namespace ssehub {
@@ -87,6 +88,33 @@ class PgLink {
   // Classifies the exception in flight (call inside a catch block), drops the
   // connection when it may be broken, and updates the status.
   PgFailure fail(const CallWatch* watch = nullptr);
+
+  // Runs `call(connection)` under a deadline: past it the watch interrupts the
+  // call (its socket is shut down), so a stopped server cannot hold the thread.
+  // Exceptions propagate (classify them with fail(&watch)); a connection whose
+  // call was interrupted just as it finished is dropped.
+  template <typename Call>
+  auto guarded(CallWatch& watch, DeadlineScheduler& scheduler, std::chrono::milliseconds timeout,
+               Call&& call) {
+    watch.rearm();
+    const auto timer = scheduler.schedule(DeadlineScheduler::Clock::now() + timeout,
+                                          [&watch] { watch.interrupt(); });
+    struct Disarm {
+      CallWatch& watch;
+      DeadlineScheduler& scheduler;
+      std::uint64_t timer;
+      ~Disarm() {
+        watch.detach();
+        scheduler.cancel(timer);
+      }
+    } disarm{watch, scheduler, timer};
+    pqxx::connection& c = get();
+    watch.attach(c.sock());
+    if (watch.fired()) throw pqxx::broken_connection("interrupted before the call");
+    auto result = call(c);
+    drop_if_interrupted(watch);
+    return result;
+  }
 
  private:
   std::string conninfo_;

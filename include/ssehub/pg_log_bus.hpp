@@ -30,23 +30,31 @@ class PgLogBus final : public EventBus {
   // cannot be reached.
   void start(BatchSink sink) override;
   void publish(EventBatchPtr) override {}  // the log is the bus
-  bool ready() const override { return following_.load(); }
+  // False while the follower is reconnecting, or when it has made no progress for
+  // kStallAfter (a call stuck past its deadline).
+  bool ready() const override;
   std::string health_json() const override;
   void render_metrics(std::string& out) const override;
   void stop() override;
 
   static constexpr std::size_t kPage = 1000;
   static constexpr long kPollMicros = 500000;  // reads even without a NOTIFY
+  // Every call is interrupted past this, and the follower reconnects on a new
+  // connection (a stopped backend does not hold it); also the statement_timeout.
+  static constexpr std::chrono::milliseconds kCallTimeout{2000};
+  static constexpr std::chrono::milliseconds kStallAfter{3 * kCallTimeout};
 
  private:
   void run();
   void listen(pqxx::connection& c);
   // Delivers everything committed after last_seq_; returns the events delivered.
-  std::size_t catch_up(pqxx::connection& c);
+  std::size_t catch_up();
 
   PgStatus status_;
   PgLink link_;
   CallWatch watch_;
+  DeadlineScheduler scheduler_;
+  std::atomic<std::int64_t> progress_ns_{0};  // steady clock of the last completed round
   BatchSink sink_;
   std::string epoch_;
   std::atomic<std::uint64_t> last_seq_{0};
@@ -58,6 +66,7 @@ class PgLogBus final : public EventBus {
   std::mutex mutex_;
   std::condition_variable wake_;
   std::thread thread_;
+  void made_progress();
 };
 
 }  // namespace ssehub

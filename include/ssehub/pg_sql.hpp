@@ -29,6 +29,14 @@ std::string text_array(const std::vector<std::string_view>& items);
 // The URL or key=value string with connect_timeout added when it has none, so a
 // connection attempt to an unresponsive server ends.
 std::string with_connect_timeout(const std::string& conninfo, int seconds);
+// `key`=`value` added to the URL or key=value string unless it sets `key` already.
+std::string with_param(const std::string& conninfo, const std::string& key,
+                       const std::string& value);
+// What every ssehub connection uses unless the URL says otherwise: a connect
+// timeout, and TCP keepalives plus tcp_user_timeout, so a peer that vanished or
+// froze (a replica holding the publish lock, a server whose host died) is
+// detected in seconds instead of the kernel's hours.
+std::string with_connection_defaults(const std::string& conninfo);
 
 // What a failed call means for the client: SQLSTATE class 08 (connection), 57P01-03
 // (shutdown, cannot connect now) and a broken connection are `unavailable`; 57014

@@ -4,6 +4,8 @@
 // recovers without restarting ssehub.
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
 #include <nlohmann/json.hpp>
 
 #include "pg_test_support.hpp"
@@ -188,6 +190,49 @@ TEST_F(PostgresFaults, KilledDatabaseRestartedLosesNoCommittedEvent) {
     ASSERT_TRUE(e);
     EXPECT_EQ(e->id, want);
   }
+}
+
+// Sends SIGCONT on scope exit, so a failed assertion leaves nothing stopped.
+struct Continued {
+  pid_t pid;
+  ~Continued() {
+    if (pid > 0) ::kill(pid, SIGCONT);
+  }
+};
+
+// Regression: the log follower's call to a stopped backend never returned, so
+// the replica delivered nothing and stayed ready for as long as the stall lasted.
+TEST_F(PostgresFaults, StalledFollowerBackendIsLeftBehindAndDeliveryGoesOn) {
+  Daemon d(pg_env());
+  SseStream s(d.port(), "/events?topic=a");
+  ASSERT_TRUE(open_ready(s));
+  ASSERT_EQ(publish_and_see(d.port(), s).size(), 2u);
+  auto rows = pg().query(db_,
+                         "SELECT pid FROM pg_stat_activity WHERE application_name = "
+                         "'ssehub-follow' AND datname = '" + db_ + "'");
+  ASSERT_EQ(rows.size(), 1u);
+  const pid_t backend = std::stoi(rows[0][0]);
+  ASSERT_EQ(::kill(backend, SIGSTOP), 0);
+  Continued cont{backend};
+  const auto t0 = Clock::now();
+  // Live delivery goes on through a new connection while the old backend stays stopped.
+  ASSERT_EQ(publish_and_see(d.port(), s).size(), 2u) << tail(d.log());
+  EXPECT_LE(ms_since(t0), 2000 + 5000);  // the follower's call deadline, then a reconnect
+  EXPECT_EQ(proc_stat(backend).state, 'T');
+  auto m = http(d.port(), "GET", "/metrics").body;
+  EXPECT_GE(metric_value(m, "ssehub_log_follower_reconnects_total"), 1);
+  EXPECT_NE(d.log().find("postgres log follower lost its connection"), std::string::npos);
+
+  // While no connection can be had either, the follower cannot follow: not ready.
+  pg().pause();
+  Resumed resumed{pg()};
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto r = http(d.port(), "GET", "/health/ready");
+        return r.status == 503 && json::parse(r.body)["bus"]["state"] == "reconnecting";
+      },
+      12000ms))
+      << http(d.port(), "GET", "/health/ready").body;
 }
 
 }  // namespace

@@ -23,6 +23,15 @@ TEST(PgConnectTimeout, AddedOnceInEitherSyntax) {
             "postgresql://h/db?connect_timeout=9");
 }
 
+TEST(PgSql, ConnectionDefaultsAddKeepalivesUnlessSet) {
+  EXPECT_EQ(with_connection_defaults("postgresql://h/db?tcp_user_timeout=500"),
+            "postgresql://h/db?tcp_user_timeout=500&connect_timeout=2&keepalives=1&"
+            "keepalives_idle=10&keepalives_interval=5&keepalives_count=3");
+  EXPECT_EQ(with_connection_defaults("host=h"),
+            "host=h connect_timeout=2 keepalives=1 keepalives_idle=10 keepalives_interval=5 "
+            "keepalives_count=3 tcp_user_timeout=10000");
+}
+
 TEST(PgFailureClass, MapsSqlstateAndConnectionState) {
   EXPECT_EQ(classify_failure("57014", false, false), FailureReason::timeout);
   EXPECT_EQ(classify_failure("", true, true), FailureReason::timeout);
