@@ -17,8 +17,14 @@ AppendResult failed(std::string why) {
 
 }  // namespace
 
-bool PgPublisher::Request::settle(AppendResult r) {
-  if (settled.exchange(true)) return false;
+bool PgPublisher::Request::claim() {
+  int expected = queued;
+  return state.compare_exchange_strong(expected, claimed);
+}
+
+bool PgPublisher::Request::settle(State from, AppendResult r) {
+  int expected = from;
+  if (!state.compare_exchange_strong(expected, settled)) return false;
   done(std::move(r));
   return true;
 }
@@ -42,7 +48,7 @@ void PgPublisher::stop() {
   wake_.notify_all();
   watch_.interrupt();
   thread_.join();
-  for (auto& r : queue_) r->settle(failed("the server is stopping"));
+  for (auto& r : queue_) r->settle(Request::queued, failed("the server is stopping"));
   queue_.clear();
 }
 
@@ -58,16 +64,14 @@ void PgPublisher::submit(std::vector<NewEvent> events, OrderedPublish publish,
   req->events = std::move(events);
   req->publish = std::move(publish);
   req->done = std::move(done);
-  // Past the deadline the client is answered; a running commit is interrupted.
+  // Still queued at the deadline: answered, and never written. A claimed one is
+  // answered with its transaction.
   std::weak_ptr<Request> weak = req;
-  req->timer =
-      shared_.scheduler.schedule(std::chrono::steady_clock::now() + timeout_, [this, weak] {
-        auto r = weak.lock();
-        if (!r || !r->settle(failed("the store did not commit within store.publish_timeout_ms"))) {
-          return;
-        }
-        if (r->in_flight) watch_.interrupt();
-      });
+  req->timer = shared_.scheduler.schedule(std::chrono::steady_clock::now() + timeout_, [weak] {
+    if (auto r = weak.lock()) {
+      r->settle(Request::queued, failed("the store did not commit within store.publish_timeout_ms"));
+    }
+  });
   std::unique_lock lock(mutex_);
   const bool stopping = stopping_;
   const bool full = queued_events_ + req->events.size() > kMaxQueuedEvents;
@@ -81,8 +85,8 @@ void PgPublisher::submit(std::vector<NewEvent> events, OrderedPublish publish,
   lock.unlock();
   shared_.scheduler.cancel(req->timer);
   if (full) spdlog::warn("publish refused: {} events already wait for the store", kMaxQueuedEvents);
-  req->settle(failed(stopping ? "the server is stopping"
-                              : "too many events wait for the store; retry later"));
+  req->settle(Request::queued, failed(stopping ? "the server is stopping"
+                                               : "too many events wait for the store; retry later"));
 }
 
 void PgPublisher::run() {
@@ -110,10 +114,9 @@ PgPublisher::Batch PgPublisher::take_batch(std::unique_lock<std::mutex>&) {
     }
     queued_events_ -= next->events.size();
     // One that timed out while queued is dropped unwritten.
-    if (!next->settled) {
+    if (next->claim()) {
       events += next->events.size();
       bytes += next->bytes;
-      next->in_flight = true;
       batch.push_back(std::move(next));
     }
     queue_.pop_front();
@@ -129,7 +132,6 @@ void PgPublisher::commit(const Batch& batch) {
     spdlog::warn("batched commit of {} requests failed ({}); committing them one by one",
                  batch.size(), failure->message);
     for (const auto& r : batch) {
-      if (r->settled) continue;
       if (auto f = try_commit(Batch{r})) fail_all(Batch{r}, f->message);
     }
     return;
@@ -140,13 +142,12 @@ void PgPublisher::commit(const Batch& batch) {
 void PgPublisher::fail_all(const Batch& batch, const std::string& why) {
   bump(shared_.commit_failures);
   spdlog::error("publish of {} requests failed: {}", batch.size(), why);
-  for (const auto& r : batch) r->settle(failed(why));
+  for (const auto& r : batch) r->settle(Request::claimed, failed(why));
 }
 
 std::optional<PgFailure> PgPublisher::try_commit(const Batch& batch) {
   std::vector<std::string_view> topics, types, data;
   for (const auto& r : batch) {
-    if (r->settled) continue;
     for (const auto& e : r->events) {
       topics.push_back(e.topic);
       types.push_back(e.type);
@@ -156,6 +157,9 @@ std::optional<PgFailure> PgPublisher::try_commit(const Batch& batch) {
   if (topics.empty()) return std::nullopt;
   const auto started = std::chrono::steady_clock::now();
   watch_.rearm();
+  // The transaction's own deadline: a stopped server cannot hold the ordered section.
+  const auto timer =
+      shared_.scheduler.schedule(started + timeout_, [this] { watch_.interrupt(); });
   bool locked = false;
   try {
     pqxx::connection& c = link_.get();
@@ -171,10 +175,10 @@ std::optional<PgFailure> PgPublisher::try_commit(const Batch& batch) {
     w.commit();
     const auto base = row[0].as<std::uint64_t>();
     const std::string epoch = row[1].as<std::string>();
+    shared_.saw_head(base + topics.size());
     // Still inside the ordered section: live publication in commit order.
     std::uint64_t seq = base;
     for (const auto& r : batch) {
-      if (r->settled && !r->in_flight) continue;
       auto events = std::make_shared<EventBatch>();
       AppendResult result;
       result.ok = true;
@@ -189,13 +193,14 @@ std::optional<PgFailure> PgPublisher::try_commit(const Batch& batch) {
         events->push_back(std::move(ev));
       }
       if (r->publish) r->publish(std::move(events));
-      r->settle(std::move(result));
+      r->settle(Request::claimed, std::move(result));
     }
     {
       pqxx::nontransaction n(c);
       n.exec_params("SELECT pg_advisory_unlock($1::bigint)", pg::kPublishLock);
     }
     watch_.detach();
+    shared_.scheduler.cancel(timer);
     bump(shared_.commits);
     shared_.commit_batch.observe(static_cast<double>(topics.size()));
     shared_.commit_seconds.observe(
@@ -203,6 +208,7 @@ std::optional<PgFailure> PgPublisher::try_commit(const Batch& batch) {
     return std::nullopt;
   } catch (...) {
     watch_.detach();
+    shared_.scheduler.cancel(timer);
     PgFailure f = link_.fail(&watch_);
     // A session lock must not outlive a failed transaction on a kept connection.
     if (locked && link_.open()) {

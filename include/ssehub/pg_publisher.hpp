@@ -1,8 +1,15 @@
 #pragma once
 // The Postgres store's publish path: a bounded queue of publish requests and one
 // thread that commits whatever is waiting as one transaction inside the ordered
-// section (see PostgresStore). A request not committed by its deadline is
-// answered as failed and, if its transaction is running, the call is interrupted.
+// section (see PostgresStore).
+//
+// A request is queued, then claimed by a transaction, then settled, each by one
+// atomic transition. A queued request still waiting at its deadline is answered
+// as failed and never written. A claimed one is answered with its transaction's
+// outcome: the transaction has a deadline of its own (store.publish_timeout_ms
+// from its start), past which the call is interrupted, so one request's deadline
+// never fails the others sharing its transaction, and every answer comes within
+// twice the timeout.
 //
 // Threads: submit() from any thread; the rest runs on the publisher thread.
 // Lifetime: stop() joins the thread and fails what is still queued.
@@ -43,10 +50,14 @@ class PgPublisher {
     std::size_t bytes = 0;
     OrderedPublish publish;
     std::function<void(AppendResult)> done;
-    std::atomic<bool> settled{false};
-    std::atomic<bool> in_flight{false};
+    enum State : int { queued, claimed, settled };
+    std::atomic<int> state{queued};
     std::uint64_t timer = 0;
-    bool settle(AppendResult r);
+    // queued -> claimed: it is in a transaction from now on.
+    bool claim();
+    // Answers the caller once: from `from` (queued at the deadline, claimed after
+    // its transaction).
+    bool settle(State from, AppendResult r);
   };
   using Batch = std::vector<std::shared_ptr<Request>>;
 
