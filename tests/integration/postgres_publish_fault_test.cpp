@@ -1,0 +1,113 @@
+// Publishing while the database stalls at random moments: requests time out
+// while queued, while their transaction runs, or not at all. Whatever each got,
+// a 201's ids must hold exactly the events that request sent, nothing may be
+// stored twice, and live delivery must carry the stored rows' ids.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "pg_test_support.hpp"
+
+namespace ssehub::test {
+namespace {
+
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+using PostgresPublishFaults = PostgresTest;
+
+TEST_F(PostgresPublishFaults, EveryAnswerMatchesWhatWasStoredWhileTheDatabaseStalls) {
+  const unsigned seed = std::random_device{}();
+  std::printf("seed %u\n", seed);
+  Daemon d(pg_env({{"SSEHUB_STORE_PUBLISH_TIMEOUT_MS", "300"}}));
+  SseStream live(d.port(), "/events?topic=w");
+  ASSERT_TRUE(open_ready(live));
+
+  std::mutex mutex;
+  std::map<std::string, std::string> acked;  // id -> marker, from 201 answers
+  std::set<std::string> sent;
+  std::atomic<bool> running{true};
+  std::atomic<int> failures{0};
+  std::vector<std::thread> publishers;
+  for (int p = 0; p < 6; ++p) {
+    publishers.emplace_back([&, p] {
+      std::mt19937 rng(seed + static_cast<unsigned>(p));
+      for (int n = 0; running && n < 400; ++n) {
+        json body = json::array();
+        std::vector<std::string> markers;
+        const int events = 1 + static_cast<int>(rng() % 3);
+        for (int i = 0; i < events; ++i) {
+          markers.push_back("p" + std::to_string(p) + "-" + std::to_string(n) + "-" +
+                            std::to_string(i));
+          body.push_back({{"topic", "w"}, {"type", "t"}, {"data", {{"m", markers.back()}}}});
+        }
+        auto r = http(d.port(), "POST", "/publish", body.dump(),
+                      {{"Content-Type", "application/json"}}, 5000ms);
+        std::lock_guard lock(mutex);
+        for (auto& m : markers) sent.insert(m);
+        if (r.status != 201) {
+          ++failures;
+          continue;
+        }
+        auto ids = json::parse(r.body)["ids"];
+        for (std::size_t i = 0; i < markers.size(); ++i) acked[ids[i]] = markers[i];
+      }
+    });
+  }
+  // The nemesis: the whole database stops for 50-600 ms at random moments.
+  std::mt19937 rng(seed);
+  const auto end = Clock::now() + 6s;
+  int pauses = 0;
+  while (Clock::now() < end) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50 + rng() % 300));
+    pg().pause();
+    std::this_thread::sleep_for(std::chrono::milliseconds(50 + rng() % 550));
+    pg().resume();
+    ++pauses;
+  }
+  running = false;
+  for (auto& t : publishers) t.join();
+
+  // The stored truth: every row's id and marker.
+  std::map<std::uint64_t, std::string> stored;
+  std::map<std::string, int> copies;
+  for (auto& row : pg().query(db_, "SELECT seq, data->>'m' FROM ssehub_events ORDER BY seq")) {
+    stored[std::stoull(row[0])] = row[1];
+    ++copies[row[1]];
+  }
+  std::printf("%d pauses, %zu events stored, %zu acknowledged, %d requests failed\n", pauses,
+              stored.size(), acked.size(), failures.load());
+  ASSERT_GT(acked.size(), 0u);
+  EXPECT_GT(failures.load(), 0) << "the nemesis should have made some publishes fail";
+  for (auto& [marker, n] : copies) EXPECT_EQ(n, 1) << marker << " stored " << n << " times";
+  for (auto& [id, marker] : acked) {
+    auto it = stored.find(seq_of(id));
+    ASSERT_NE(it, stored.end()) << "acknowledged " << id << " is not stored";
+    EXPECT_EQ(it->second, marker) << "201 id " << id << " holds another request's event";
+  }
+  // Live delivery: every id carries its stored event, in increasing order.
+  std::uint64_t last = 0;
+  std::size_t seen = 0;
+  while (seen < stored.size()) {
+    auto e = live.next_non_heartbeat(5000ms);
+    if (!e) break;
+    if (e->type != "t") continue;
+    const auto seq = seq_of(*e->id);
+    EXPECT_GT(seq, last);
+    last = seq;
+    ++seen;
+    auto it = stored.find(seq);
+    ASSERT_NE(it, stored.end()) << "live id " << *e->id << " is not stored";
+    EXPECT_EQ(it->second, json::parse(e->data)["m"]) << "live id " << *e->id;
+  }
+  EXPECT_EQ(seen, stored.size());
+  EXPECT_TRUE(d.running());
+}
+
+}  // namespace
+}  // namespace ssehub::test
