@@ -1,5 +1,6 @@
 #include "test_support.hpp"
 
+#include <cstdlib>
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -110,6 +111,8 @@ std::string temp_path(const std::string& stem) {
 }  // namespace
 
 std::string binary_path() {
+  // Another build of the daemon (an older one, to see a regression test fail).
+  if (const char* other = std::getenv("SSEHUB_TEST_BINARY"); other && *other) return other;
   return SSEHUB_BINARY;
 }
 
