@@ -239,6 +239,13 @@ void StreamSession::enqueue(std::shared_ptr<const std::string> frame) {
   if (closed_) return;
   pending_bytes_ += frame->size();
   pending_.push_back(std::move(frame));
+  // A burst (a replay with the live events held meanwhile, a large batch) may
+  // pass the bound before anything was written: a reader that keeps up takes it
+  // into its socket buffer now, and only one that does not is closed.
+  if (pending_bytes_ > ctx_.config.stream.queue_limit_bytes && !waiting_writable_ && begun_) {
+    write_now();
+    if (closed_) return;
+  }
   if (pending_bytes_ > ctx_.config.stream.queue_limit_bytes) {
     bump(ctx_.metrics.slow_consumer_disconnects);
     spdlog::warn(
@@ -370,18 +377,24 @@ void StreamSession::end_for_expiry() {
 void StreamSession::end_after(std::shared_ptr<const std::string> frame, std::string_view reason) {
   if (closed_ || close_after_flush_) return;
   if (!begun_) return close(reason);  // no response started: just close
-  unregister();
+  // Still in the worker's list: a stream whose socket stays full while it ends
+  // is let go by the stall check like any other.
+  leave_topics();
   enqueue(std::move(frame));
   close_after_flush_ = true;
   end_reason_ = reason;
   flush();
 }
 
-void StreamSession::unregister() {
+void StreamSession::leave_topics() {
   for (std::size_t i = 0; i < slots_.size(); ++i) {
     if (slots_[i].entry) worker_.leave_topic(slots_[i].entry, slots_[i].index);
     slots_[i].entry = nullptr;
   }
+}
+
+void StreamSession::unregister() {
+  leave_topics();
   worker_.remove_session(this);
 }
 

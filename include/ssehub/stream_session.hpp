@@ -74,6 +74,9 @@ class StreamSession : public std::enable_shared_from_this<StreamSession> {
   void on_writable(error_code ec);
   void do_read_probe();
   void on_read_probe(error_code ec);
+  // Leaves every topic: no more live events.
+  void leave_topics();
+  // Leaves every topic and the worker's list of sessions.
   void unregister();
   // Stops live delivery, sends `frame` and closes once it is written.
   void end_after(std::shared_ptr<const std::string> frame, std::string_view reason);

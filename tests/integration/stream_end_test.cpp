@@ -1,0 +1,62 @@
+// Streams that end while their client reads nothing: the stall check lets them go
+// and frees their slot, whatever ended them.
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "test_support.hpp"
+
+namespace ssehub::test {
+namespace {
+
+using json = nlohmann::json;
+const std::string kSecret = "stream-end-secret-0123456789";
+
+std::string dev_token(const std::vector<std::string>& args) {
+  std::string out;
+  EXPECT_EQ(run_binary(args, {{"SSEHUB_AUTH_JWT_SECRET", kSecret}}, out), 0) << out;
+  return out.substr(0, out.find_first_of("\r\n"));
+}
+
+// Regression: a stream that ended with token-expired while its socket was full
+// left the worker's list, so the stall check never saw it and it held its slot
+// (and its socket) forever.
+TEST(StreamEnd, ExpiredStreamWhoseSocketStaysFullIsLetGo) {
+  Daemon d({{"SSEHUB_AUTH_MODE", "jwt"},
+            {"SSEHUB_AUTH_JWT_SECRET", kSecret},
+            {"SSEHUB_STREAM_HEARTBEAT_MS", "250"},
+            {"SSEHUB_STREAM_MAX_CONNECTIONS_PER_SUBJECT", "1"},
+            {"SSEHUB_STREAM_QUEUE_LIMIT_BYTES", "67108864"}});
+  const std::string reader = dev_token({"token", "--sub", "slow", "--subscribe", "c:*", "--ttl", "2s"});
+  const std::string publisher = dev_token({"token", "--sub", "pub", "--publish", "c:*"});
+  SseStream s(d.port(), "/events?topic=c:x", {{"Authorization", "Bearer " + reader}});
+  int small = 4096;
+  setsockopt(s.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  ASSERT_EQ(s.read_head(), 200);
+  // Fill the socket; the client never reads again.
+  const std::string pad(60000, 'x');
+  for (int i = 0; i < 60; ++i) {
+    auto r = http(d.port(), "POST", "/publish",
+                  json{{"topic", "c:x"}, {"type", "t"}, {"data", pad}}.dump(),
+                  {{"Content-Type", "application/json"}, {"Authorization", "Bearer " + publisher}});
+    ASSERT_EQ(r.status, 201) << r.body;
+  }
+  // The token expires at 2 s; its token-expired cannot be written. The stall
+  // check (four heartbeats without progress) must still close the stream and
+  // free the subject's one slot.
+  const std::string again = dev_token({"token", "--sub", "slow", "--subscribe", "c:*"});
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto r = http(d.port(), "GET", "/events?topic=c:x", "",
+                      {{"Authorization", "Bearer " + again}}, 300ms);
+        return r.status == 200;
+      },
+      10000ms))
+      << "the expired stream still holds the subject's slot";
+  EXPECT_TRUE(d.running());
+}
+
+}  // namespace
+}  // namespace ssehub::test
