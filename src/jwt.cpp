@@ -9,6 +9,7 @@
 #include <openssl/pem.h>
 
 #include <charconv>
+#include <cmath>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
@@ -55,6 +56,31 @@ std::optional<std::string> es256_to_der(std::string_view raw) {
   std::string out(reinterpret_cast<char*>(der), static_cast<std::size_t>(len));
   OPENSSL_free(der);
   return out;
+}
+
+// The latest NumericDate accepted, 9999-12-31T23:59:59Z, and its negative the
+// earliest. A date past it is nonsense, and within it `date + leeway` stays far
+// from int64 overflow.
+constexpr std::int64_t kMaxNumericDate = 253402300799;
+
+// A NumericDate claim (RFC 7519: seconds, possibly fractional, rounded down here)
+// from a JSON number; nullopt when outside +/-kMaxNumericDate. The range is checked
+// before any conversion: casting an out-of-range double to int64 is undefined.
+std::optional<std::int64_t> numeric_date(const json& j) {
+  if (j.is_number_unsigned()) {
+    auto u = j.get<std::uint64_t>();
+    if (u > static_cast<std::uint64_t>(kMaxNumericDate)) return std::nullopt;
+    return static_cast<std::int64_t>(u);
+  }
+  if (j.is_number_integer()) {
+    auto i = j.get<std::int64_t>();
+    if (i < -kMaxNumericDate || i > kMaxNumericDate) return std::nullopt;
+    return i;
+  }
+  double d = j.get<double>();
+  constexpr auto kMax = static_cast<double>(kMaxNumericDate);
+  if (!std::isfinite(d) || d < -kMax || d > kMax) return std::nullopt;
+  return static_cast<std::int64_t>(std::floor(d));
 }
 
 std::vector<std::string> string_list(const json& j) {
@@ -236,12 +262,16 @@ std::variant<JwtClaims, JwtFailure> JwtVerifier::verify(std::string_view token,
   JwtClaims claims;
   auto exp = payload.find("exp");
   if (exp == payload.end() || !exp->is_number()) return fail("token has no exp");
-  claims.exp = exp->get<std::int64_t>();
+  auto exp_at = numeric_date(*exp);
+  if (!exp_at) return fail("exp is out of range");
+  claims.exp = *exp_at;
   if (now > claims.exp + leeway_) return fail("token expired");
   auto nbf = payload.find("nbf");
   if (nbf != payload.end()) {
     if (!nbf->is_number()) return fail("nbf is not a number");
-    if (nbf->get<std::int64_t>() > now + leeway_) return fail("token is not valid yet (nbf)");
+    auto nbf_at = numeric_date(*nbf);
+    if (!nbf_at) return fail("nbf is out of range");
+    if (*nbf_at > now + leeway_) return fail("token is not valid yet (nbf)");
   }
   if (!issuer_.empty()) {
     auto iss = payload.find("iss");

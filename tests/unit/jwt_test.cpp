@@ -93,6 +93,33 @@ TEST(Jwt, RejectsEveryBadTokenKind) {
             "token parts are not JSON objects");
 }
 
+// exp and nbf arrive as any JSON number; one that no int64 holds (or a date past
+// year 9999) is refused, never converted.
+TEST(Jwt, ExpAndNbfOutOfRangeAreRefused) {
+  auto v = JwtVerifier::with_secret(kSecret);
+  // The payload is written by hand so each number reaches the parser as written.
+  auto with = [&](const std::string& claim, const std::string& number) {
+    std::string exp = claim == "exp" ? number : std::to_string(kNow + 60);
+    std::string nbf = claim == "nbf" ? R"(,"nbf":)" + number : "";
+    return reason(
+        v.verify(sign_hs256(R"({"sub":"alice","exp":)" + exp + nbf + "}", kSecret), kNow));
+  };
+  for (const char* huge : {"1e300", "-1e300", "9.3e18", "-9.3e18", "1e18", "9223372036854775807",
+                           "-9223372036854775808", "18446744073709551615", "253402300800"}) {
+    EXPECT_EQ(with("exp", huge), "exp is out of range") << huge;
+    EXPECT_EQ(with("nbf", huge), "nbf is out of range") << huge;
+  }
+  // The JSON parser refuses a number that overflows a double.
+  EXPECT_EQ(with("exp", "1e400"), "token parts are not JSON objects");
+  // A fractional NumericDate is allowed (RFC 7519) and rounded down.
+  json frac = {{"sub", "alice"}, {"exp", kNow + 60.75}, {"nbf", kNow - 0.5}};
+  auto r = v.verify(sign_hs256(frac.dump(), kSecret), kNow);
+  ASSERT_TRUE(std::holds_alternative<JwtClaims>(r)) << reason(r);
+  EXPECT_EQ(std::get<JwtClaims>(r).exp, kNow + 60);
+  EXPECT_EQ(with("exp", "253402300799"), "");  // 9999-12-31T23:59:59Z
+  EXPECT_EQ(with("exp", "true"), "token has no exp");
+}
+
 TEST(Jwt, ShortSecretIsRefused) {
   EXPECT_THROW(JwtVerifier::with_secret("short"), std::runtime_error);
 }
