@@ -3,9 +3,11 @@
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/crypto.h>
+#include <openssl/ec.h>
 #include <openssl/ecdsa.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/objects.h>
 #include <openssl/pem.h>
 
 #include <charconv>
@@ -81,6 +83,23 @@ std::optional<std::int64_t> numeric_date(const json& j) {
   constexpr auto kMax = static_cast<double>(kMaxNumericDate);
   if (!std::isfinite(d) || d < -kMax || d > kMax) return std::nullopt;
   return static_cast<std::int64_t>(std::floor(d));
+}
+
+// The name of an EC key's curve, empty when it has none (explicit parameters).
+std::string ec_curve_name(const EVP_PKEY* pkey) {
+  char name[80] = {};
+  std::size_t len = 0;
+  if (EVP_PKEY_get_group_name(pkey, name, sizeof name, &len) != 1) return {};
+  return std::string(name, len);
+}
+
+// ES256 is ECDSA on P-256 (RFC 7518 3.4). Being 256 bits is not enough:
+// secp256k1 and the brainpool curves are too, and a verifier must not accept a
+// signature on a curve the token's issuer never meant.
+bool is_p256(const std::string& curve) {
+  int nid = OBJ_sn2nid(curve.c_str());
+  if (nid == NID_undef) nid = EC_curve_nist2nid(curve.c_str());
+  return nid == NID_X9_62_prime256v1;
 }
 
 std::vector<std::string> string_list(const json& j) {
@@ -196,7 +215,12 @@ JwtVerifier JwtVerifier::with_public_key_pem(const std::string& pem) {
   if (EVP_PKEY_base_id(pkey) == EVP_PKEY_RSA) {
     if (EVP_PKEY_bits(pkey) < 2048) throw std::runtime_error("RSA keys must be 2048 bits or more");
     v.alg_ = "RS256";
-  } else if (EVP_PKEY_base_id(pkey) == EVP_PKEY_EC && EVP_PKEY_bits(pkey) == 256) {
+  } else if (EVP_PKEY_base_id(pkey) == EVP_PKEY_EC) {
+    std::string curve = ec_curve_name(pkey);
+    if (!is_p256(curve)) {
+      throw std::runtime_error("an EC key must be on curve P-256 (prime256v1) for ES256, not " +
+                               (curve.empty() ? std::string("explicit curve parameters") : curve));
+    }
     v.alg_ = "ES256";
   } else {
     throw std::runtime_error("the public key must be RSA (RS256) or EC P-256 (ES256)");

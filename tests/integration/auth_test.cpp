@@ -185,3 +185,35 @@ TEST(Auth, Rs256AndEs256PublicKeysThroughTheDaemon) {
 
 }  // namespace
 }  // namespace ssehub::test
+
+#include <openssl/pem.h>
+
+namespace ssehub::test {
+namespace {
+
+// ES256 means P-256: a key file on another 256-bit curve must not start the daemon.
+TEST(Auth, EcKeyOnAnotherCurveStopsStartUp) {
+  for (const char* curve : {"secp256k1", "brainpoolP256r1"}) {
+    EVP_PKEY* key = EVP_EC_gen(curve);
+    ASSERT_NE(key, nullptr) << curve;
+    BIO* bio = BIO_new(BIO_s_mem());
+    PEM_write_bio_PUBKEY(bio, key);
+    char* data = nullptr;
+    long n = BIO_get_mem_data(bio, &data);
+    std::string path = write_pem(std::string(data, static_cast<std::size_t>(n)), curve);
+    BIO_free(bio);
+    EVP_PKEY_free(key);
+    std::string out;
+    EXPECT_EQ(
+        run_binary({}, {{"SSEHUB_AUTH_MODE", "jwt"}, {"SSEHUB_AUTH_JWT_PUBLIC_KEY_FILE", path}},
+                   out),
+        2)
+        << curve;
+    EXPECT_NE(out.find("auth.jwt_public_key_file"), std::string::npos) << out;
+    EXPECT_NE(out.find("P-256"), std::string::npos) << out;
+    ::unlink(path.c_str());
+  }
+}
+
+}  // namespace
+}  // namespace ssehub::test

@@ -1,6 +1,9 @@
 #include "ssehub/jwt.hpp"
 
 #include <gtest/gtest.h>
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 
 #include <nlohmann/json.hpp>
 
@@ -149,6 +152,30 @@ TEST(Jwt, Rs256AndEs256WithPublicKeys) {
   std::string tampered =
       t.substr(0, dot + 1) + base64url_encode(claims(kNow + 99999)) + t.substr(t.rfind('.'));
   EXPECT_EQ(reason(rv.verify(tampered, kNow)), "bad signature");
+}
+
+// The public key PEM of a fresh EC key on `curve` (an OpenSSL curve name).
+std::string ec_public_pem(const char* curve) {
+  EVP_PKEY* key = EVP_EC_gen(curve);
+  if (!key) return {};
+  BIO* bio = BIO_new(BIO_s_mem());
+  PEM_write_bio_PUBKEY(bio, key);
+  char* data = nullptr;
+  long n = BIO_get_mem_data(bio, &data);
+  std::string pem(data, static_cast<std::size_t>(n));
+  BIO_free(bio);
+  EVP_PKEY_free(key);
+  return pem;
+}
+
+// ES256 is ECDSA on P-256 only: another 256-bit curve is not the same algorithm.
+TEST(Jwt, EcKeysOnOtherCurvesAreRefused) {
+  EXPECT_EQ(JwtVerifier::with_public_key_pem(ec_public_pem("prime256v1")).algorithm(), "ES256");
+  for (const char* curve : {"secp256k1", "brainpoolP256r1", "brainpoolP256t1", "secp384r1"}) {
+    std::string pem = ec_public_pem(curve);
+    ASSERT_FALSE(pem.empty()) << curve;
+    EXPECT_THROW(JwtVerifier::with_public_key_pem(pem), std::runtime_error) << curve;
+  }
 }
 
 TEST(Jwt, Hs256SignedWithThePublicKeyTextIsRefused) {
