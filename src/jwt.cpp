@@ -312,8 +312,14 @@ std::variant<JwtClaims, JwtFailure> JwtVerifier::verify(std::string_view token,
     }
     if (!match) return fail("wrong audience");
   }
+  // stream.max_connections_per_subject counts streams by sub: a token without one
+  // would escape the cap, so sub is required.
   auto sub = payload.find("sub");
-  if (sub != payload.end() && sub->is_string()) claims.sub = sub->get<std::string>();
+  if (sub == payload.end() || (sub->is_string() && sub->get_ref<const std::string&>().empty())) {
+    return fail("token has no sub");
+  }
+  if (!sub->is_string()) return fail("sub is not a string");
+  claims.sub = sub->get<std::string>();
   auto grants = payload.find("ssehub");
   if (grants != payload.end() && grants->is_object()) {
     if (auto s = grants->find("subscribe"); s != grants->end()) claims.subscribe = string_list(*s);

@@ -17,7 +17,7 @@
 namespace ssehub {
 
 struct JwtClaims {
-  std::string sub;
+  std::string sub;                     // never empty: a token without one is refused
   std::int64_t exp = 0;                // unix seconds, at most 9999-12-31T23:59:59Z
   std::vector<std::string> subscribe;  // topic patterns (exact or ending in '*')
   std::vector<std::string> publish;

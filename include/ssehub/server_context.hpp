@@ -26,7 +26,7 @@ class Hub;
 // and there is no subject.
 struct Principal {
   bool anonymous = true;
-  std::string subject;
+  std::string subject;          // the token's sub; empty only when anonymous
   std::int64_t expires_at = 0;  // unix seconds; 0 = never
   std::vector<std::string> subscribe;
   std::vector<std::string> publish;

@@ -215,5 +215,32 @@ TEST(Auth, EcKeyOnAnotherCurveStopsStartUp) {
   }
 }
 
+// The per-subject cap counts streams by `sub`: a token that leaves it out (or
+// makes it empty or not a string) is refused, so it cannot open streams past the cap.
+TEST(Auth, TokenWithoutSubjectCannotSlipPastThePerSubjectCap) {
+  Daemon d(jwt_env({{"SSEHUB_STREAM_MAX_CONNECTIONS_PER_SUBJECT", "1"}}));
+  auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count();
+  json grants = {{"subscribe", {"c:*"}}, {"publish", {"c:*"}}};
+  for (json claims : {json{{"exp", now + 600}, {"ssehub", grants}},
+                      json{{"sub", ""}, {"exp", now + 600}, {"ssehub", grants}},
+                      json{{"sub", 7}, {"exp", now + 600}, {"ssehub", grants}}}) {
+    std::string t = sign_hs256(claims.dump(), kSecret);
+    SseStream a(d.port(), "/events?topic=c:1", {{"Authorization", "Bearer " + t}});
+    SseStream b(d.port(), "/events?topic=c:2", {{"Authorization", "Bearer " + t}});
+    EXPECT_EQ(a.read_head(), 401) << claims.dump();
+    EXPECT_EQ(b.read_head(), 401) << claims.dump();
+    auto r = http(d.port(), "GET", "/events?topic=c:3", "", {{"Authorization", "Bearer " + t}});
+    ASSERT_EQ(r.status, 401) << claims.dump();
+    EXPECT_NE(json::parse(r.body)["detail"].get<std::string>().find("sub"), std::string::npos)
+        << r.body;
+  }
+  // A token with a subject still gets its one stream.
+  std::string erin = token("erin", "c:*", "");
+  SseStream ok(d.port(), "/events?topic=c:1", {{"Authorization", "Bearer " + erin}});
+  EXPECT_EQ(ok.read_head(), 200);
+}
+
 }  // namespace
 }  // namespace ssehub::test

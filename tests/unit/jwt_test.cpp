@@ -123,6 +123,22 @@ TEST(Jwt, ExpAndNbfOutOfRangeAreRefused) {
   EXPECT_EQ(with("exp", "true"), "token has no exp");
 }
 
+// stream.max_connections_per_subject counts streams by sub: a token without one
+// would have no cap at all.
+TEST(Jwt, TokenWithoutASubjectIsRefused) {
+  auto v = JwtVerifier::with_secret(kSecret);
+  auto sub_reason = [&](json c) {
+    c["exp"] = kNow + 60;
+    return reason(v.verify(sign_hs256(c.dump(), kSecret), kNow));
+  };
+  EXPECT_EQ(sub_reason(json::object()), "token has no sub");
+  EXPECT_EQ(sub_reason({{"sub", ""}}), "token has no sub");
+  EXPECT_EQ(sub_reason({{"sub", 42}}), "sub is not a string");
+  EXPECT_EQ(sub_reason({{"sub", {"a"}}}), "sub is not a string");
+  EXPECT_EQ(sub_reason({{"sub", nullptr}}), "sub is not a string");
+  EXPECT_EQ(sub_reason({{"sub", "a"}}), "");
+}
+
 TEST(Jwt, ShortSecretIsRefused) {
   EXPECT_THROW(JwtVerifier::with_secret("short"), std::runtime_error);
 }
