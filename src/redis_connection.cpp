@@ -33,7 +33,7 @@ RedisConnection::RedisConnection(const redis::Endpoint& e, std::chrono::millisec
   // Reads and writes on the blocking socket end at the timeout.
   redisSetTimeout(ctx_, to_timeval(timeout));
   try {
-    if (!e.password.empty()) command({"AUTH", e.password});
+    if (auto auth = redis::auth_command(e)) command(*auth);
     if (e.db != 0) command({"SELECT", std::to_string(e.db)});
   } catch (...) {
     redisFree(ctx_);

@@ -17,6 +17,33 @@ bool parse_number(std::string_view s, T& out) {
   return !s.empty() && ec == std::errc{} && end == s.data() + s.size();
 }
 
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// RFC 3986 percent-decoding ('+' stays '+'); nullopt on a '%' not followed by two
+// hex digits.
+std::optional<std::string> percent_decode(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '%') {
+      out += in[i];
+      continue;
+    }
+    if (i + 2 >= in.size()) return std::nullopt;
+    int hi = hex_value(in[i + 1]);
+    int lo = hex_value(in[i + 2]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out += static_cast<char>(hi * 16 + lo);
+    i += 2;
+  }
+  return out;
+}
+
 }  // namespace
 
 std::variant<Endpoint, std::string> parse_url(std::string_view url) {
@@ -24,10 +51,20 @@ std::variant<Endpoint, std::string> parse_url(std::string_view url) {
   if (url.substr(0, kScheme.size()) != kScheme) return "must start with redis://";
   std::string_view rest = url.substr(kScheme.size());
   Endpoint e;
+  // The last '@' ends the user info, so an '@' left unencoded in a password works.
   if (auto at = rest.rfind('@'); at != std::string_view::npos) {
-    std::string_view auth = rest.substr(0, at);
-    auto colon = auth.find(':');
-    e.password = std::string(colon == std::string_view::npos ? auth : auth.substr(colon + 1));
+    std::string_view userinfo = rest.substr(0, at);
+    auto colon = userinfo.find(':');
+    auto user = percent_decode(userinfo.substr(0, colon));
+    if (!user) return "bad percent-escape in the user name (% must be followed by two hex digits)";
+    e.username = std::move(*user);
+    if (colon != std::string_view::npos) {
+      auto password = percent_decode(userinfo.substr(colon + 1));
+      if (!password) {
+        return "bad percent-escape in the password (% must be followed by two hex digits)";
+      }
+      e.password = std::move(*password);
+    }
     rest = rest.substr(at + 1);
   }
   if (auto slash = rest.find('/'); slash != std::string_view::npos) {
@@ -58,6 +95,12 @@ std::variant<Endpoint, std::string> parse_url(std::string_view url) {
   if (host.empty()) return "host is missing";
   e.host = std::string(host);
   return e;
+}
+
+std::optional<std::vector<std::string>> auth_command(const Endpoint& e) {
+  if (!e.username.empty()) return std::vector<std::string>{"AUTH", e.username, e.password};
+  if (!e.password.empty()) return std::vector<std::string>{"AUTH", e.password};
+  return std::nullopt;
 }
 
 std::string topic_channel(std::string_view prefix, std::string_view topic) {

@@ -17,6 +17,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "ssehub/event.hpp"
 
@@ -25,12 +26,20 @@ namespace ssehub::redis {
 struct Endpoint {
   std::string host;
   std::uint16_t port = 6379;
+  std::string username;  // an ACL user (Redis 6+); empty: the default user
   std::string password;
   int db = 0;
 };
 
-// redis://[[user]:password@]host[:port][/db]; the error names what is wrong.
+// redis://[user[:password]@]host[:port][/db], user and password percent-decoded
+// (RFC 3986: "%40" is '@'). The error names what is wrong and never contains the
+// password.
 std::variant<Endpoint, std::string> parse_url(std::string_view url);
+
+// The AUTH the endpoint needs once connected: `AUTH user password` with a user
+// (an empty password suits a `nopass` user), `AUTH password` with a password
+// alone, nullopt with neither.
+std::optional<std::vector<std::string>> auth_command(const Endpoint& e);
 
 std::string topic_channel(std::string_view prefix, std::string_view topic);
 std::string heads_channel(std::string_view prefix);

@@ -244,3 +244,37 @@ TEST(Auth, TokenWithoutSubjectCannotSlipPastThePerSubjectCap) {
 
 }  // namespace
 }  // namespace ssehub::test
+
+#include "redis_server.hpp"
+#include "ssehub/redis_connection.hpp"
+
+namespace ssehub::test {
+namespace {
+
+std::string whoami(RedisConnection& c) {
+  auto r = c.command({"ACL", "WHOAMI"});
+  return std::string(r->str, r->len);
+}
+
+// bus.redis_url credentials reach Redis: an ACL user with a password that needs
+// percent-encoding, a `nopass` user named alone, and the default user's password.
+TEST(RedisAuth, AclUserAndPercentEncodedPasswordFromTheUrl) {
+  RedisServer redis;
+  ASSERT_EQ(redis.command({"ACL", "SETUSER", "app", "on", ">p@ss:w/rd %", "~*", "&*", "+@all"}),
+            "OK");
+  ASSERT_EQ(redis.command({"ACL", "SETUSER", "reader", "on", "nopass", "~*", "&*", "+@all"}), "OK");
+  auto connect = [&](const std::string& userinfo) {
+    auto url = "redis://" + userinfo + "@127.0.0.1:" + std::to_string(redis.port());
+    auto parsed = redis::parse_url(url);
+    if (auto* err = std::get_if<std::string>(&parsed)) throw std::runtime_error(*err);
+    return std::make_unique<RedisConnection>(std::get<redis::Endpoint>(parsed), 2000ms);
+  };
+  EXPECT_EQ(whoami(*connect("app:p%40ss%3Aw%2Frd%20%25")), "app");
+  EXPECT_EQ(whoami(*connect("reader")), "reader");
+  EXPECT_THROW(connect("app:wrong"), std::runtime_error);
+  ASSERT_EQ(redis.command({"CONFIG", "SET", "requirepass", "pa ss"}), "OK");
+  EXPECT_EQ(whoami(*connect(":pa%20ss")), "default");
+}
+
+}  // namespace
+}  // namespace ssehub::test

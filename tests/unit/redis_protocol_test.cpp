@@ -21,7 +21,67 @@ TEST(RedisUrl, ParsesHostPortPasswordAndDb) {
   e = std::get<Endpoint>(parse_url("redis://user:pw@[::1]:7000"));
   EXPECT_EQ(e.host, "::1");
   EXPECT_EQ(e.port, 7000);
+  EXPECT_EQ(e.username, "user");
   EXPECT_EQ(e.password, "pw");
+}
+
+TEST(RedisUrl, AclUserAndPasswordArePercentDecoded) {
+  auto e = std::get<Endpoint>(parse_url("redis://app:p%40ss%3Aw%2Frd%25@cache:6380/1"));
+  EXPECT_EQ(e.username, "app");
+  EXPECT_EQ(e.password, "p@ss:w/rd%");
+  EXPECT_EQ(e.host, "cache");
+  EXPECT_EQ(e.port, 6380);
+  EXPECT_EQ(e.db, 1);
+  // Lower-case hex; '+' is not a space; a colon in the password splits nothing.
+  e = std::get<Endpoint>(parse_url("redis://us%65r:a+b%2bc:d@h"));
+  EXPECT_EQ(e.username, "user");
+  EXPECT_EQ(e.password, "a+b+c:d");
+  // An '@' left unencoded in the password still parses (the last '@' ends it).
+  e = std::get<Endpoint>(parse_url("redis://app:p@ss@h"));
+  EXPECT_EQ(e.username, "app");
+  EXPECT_EQ(e.password, "p@ss");
+  EXPECT_EQ(e.host, "h");
+}
+
+TEST(RedisUrl, UserOnlyOrPasswordOnly) {
+  auto e = std::get<Endpoint>(parse_url("redis://reader@h"));
+  EXPECT_EQ(e.username, "reader");
+  EXPECT_EQ(e.password, "");
+  e = std::get<Endpoint>(parse_url("redis://reader:@h"));
+  EXPECT_EQ(e.username, "reader");
+  EXPECT_EQ(e.password, "");
+  e = std::get<Endpoint>(parse_url("redis://:s%20cret@h"));
+  EXPECT_EQ(e.username, "");
+  EXPECT_EQ(e.password, "s cret");
+  e = std::get<Endpoint>(parse_url("redis://:@h"));
+  EXPECT_EQ(e.username, "");
+  EXPECT_EQ(e.password, "");
+}
+
+TEST(RedisUrl, BadPercentEscapesAreRefusedWithoutEchoingTheSecret) {
+  for (const char* bad : {"redis://u:secret%zz@h", "redis://u:secret%4@h", "redis://u:secret%@h",
+                          "redis://u:secret%g0@h"}) {
+    auto r = parse_url(bad);
+    ASSERT_TRUE(std::holds_alternative<std::string>(r)) << bad;
+    const auto& err = std::get<std::string>(r);
+    EXPECT_NE(err.find("password"), std::string::npos) << err;
+    EXPECT_NE(err.find("percent"), std::string::npos) << err;
+    EXPECT_EQ(err.find("secret"), std::string::npos) << err;
+  }
+  auto r = parse_url("redis://us%Xer:pw@h");
+  ASSERT_TRUE(std::holds_alternative<std::string>(r));
+  EXPECT_NE(std::get<std::string>(r).find("user"), std::string::npos) << std::get<std::string>(r);
+}
+
+TEST(RedisUrl, AuthCommandFollowsTheEndpoint) {
+  using Args = std::vector<std::string>;
+  auto auth = [](const char* url) { return auth_command(std::get<Endpoint>(parse_url(url))); };
+  EXPECT_EQ(auth("redis://app:p%40ss@h"), (Args{"AUTH", "app", "p@ss"}));
+  EXPECT_EQ(auth("redis://:pw@h"), (Args{"AUTH", "pw"}));
+  // A user without a password: AUTH with an empty one, which a `nopass` user accepts.
+  EXPECT_EQ(auth("redis://reader@h"), (Args{"AUTH", "reader", ""}));
+  EXPECT_EQ(auth("redis://h"), std::nullopt);
+  EXPECT_EQ(auth("redis://:@h"), std::nullopt);
 }
 
 TEST(RedisUrl, RefusesWhatItCannotUse) {
