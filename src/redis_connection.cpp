@@ -1,7 +1,12 @@
 #include "ssehub/redis_connection.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 
+#include <cerrno>
+#include <cstring>
 #include <stdexcept>
 
 namespace ssehub {
@@ -19,6 +24,26 @@ timeval to_timeval(std::chrono::milliseconds d) {
                            (c && c->err ? std::string(c->errstr) : std::string("failed")));
 }
 
+// Keepalive and TCP_USER_TIMEOUT on the connected socket (see the constants).
+// hiredis 0.14's redisEnableKeepAlive fixes its own intervals and has no user
+// timeout, so the options are set here.
+void set_liveness_options(int fd) {
+  auto set = [fd](int level, int name, int value, const char* what) {
+    if (::setsockopt(fd, level, name, &value, sizeof value) != 0) {
+      throw std::runtime_error(std::string("redis socket option ") + what + ": " +
+                               std::strerror(errno));
+    }
+  };
+  set(SOL_SOCKET, SO_KEEPALIVE, 1, "SO_KEEPALIVE");
+  set(IPPROTO_TCP, TCP_KEEPIDLE, static_cast<int>(RedisConnection::kKeepaliveIdle.count()),
+      "TCP_KEEPIDLE");
+  set(IPPROTO_TCP, TCP_KEEPINTVL, static_cast<int>(RedisConnection::kKeepaliveInterval.count()),
+      "TCP_KEEPINTVL");
+  set(IPPROTO_TCP, TCP_KEEPCNT, RedisConnection::kKeepaliveProbes, "TCP_KEEPCNT");
+  set(IPPROTO_TCP, TCP_USER_TIMEOUT, static_cast<int>(RedisConnection::kTcpUserTimeout.count()),
+      "TCP_USER_TIMEOUT");
+}
+
 }  // namespace
 
 RedisConnection::RedisConnection(const redis::Endpoint& e, std::chrono::milliseconds timeout) {
@@ -33,6 +58,7 @@ RedisConnection::RedisConnection(const redis::Endpoint& e, std::chrono::millisec
   // Reads and writes on the blocking socket end at the timeout.
   redisSetTimeout(ctx_, to_timeval(timeout));
   try {
+    set_liveness_options(ctx_->fd);
     if (auto auth = redis::auth_command(e)) command(*auth);
     if (e.db != 0) command({"SELECT", std::to_string(e.db)});
   } catch (...) {

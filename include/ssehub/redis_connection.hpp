@@ -28,6 +28,16 @@ using RedisReplyPtr = std::unique_ptr<redisReply, RedisReplyDeleter>;
 
 class RedisConnection {
  public:
+  // Every socket gets TCP keepalive (first probe after kKeepaliveIdle of silence,
+  // then every kKeepaliveInterval, kKeepaliveProbes of them) and TCP_USER_TIMEOUT,
+  // so a peer that froze or vanished fails the connection within seconds even
+  // while it is idle (a subscriber waiting for messages) or the data sent sits
+  // unacknowledged, instead of after the kernel's retransmission limit (minutes).
+  static constexpr std::chrono::seconds kKeepaliveIdle{10};
+  static constexpr std::chrono::seconds kKeepaliveInterval{5};
+  static constexpr int kKeepaliveProbes = 3;
+  static constexpr std::chrono::milliseconds kTcpUserTimeout{10000};
+
   // Connects (AUTH, SELECT as the endpoint says); throws std::runtime_error.
   RedisConnection(const redis::Endpoint& endpoint, std::chrono::milliseconds timeout);
   ~RedisConnection();

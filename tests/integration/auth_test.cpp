@@ -278,3 +278,32 @@ TEST(RedisAuth, AclUserAndPercentEncodedPasswordFromTheUrl) {
 
 }  // namespace
 }  // namespace ssehub::test
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+namespace ssehub::test {
+namespace {
+
+// A Redis that freezes or vanishes is noticed on every connection: keepalive
+// probes an idle socket, TCP_USER_TIMEOUT bounds unacknowledged writes.
+TEST(RedisSocket, KeepaliveAndUserTimeoutOnEveryConnection) {
+  RedisServer redis;
+  RedisConnection c(std::get<redis::Endpoint>(redis::parse_url(redis.url())), 2000ms);
+  auto option = [&](int level, int name) {
+    int value = -1;
+    socklen_t len = sizeof value;
+    EXPECT_EQ(::getsockopt(c.fd(), level, name, &value, &len), 0);
+    return value;
+  };
+  EXPECT_EQ(option(SOL_SOCKET, SO_KEEPALIVE), 1);
+  EXPECT_EQ(option(IPPROTO_TCP, TCP_KEEPIDLE), RedisConnection::kKeepaliveIdle.count());
+  EXPECT_EQ(option(IPPROTO_TCP, TCP_KEEPINTVL), RedisConnection::kKeepaliveInterval.count());
+  EXPECT_EQ(option(IPPROTO_TCP, TCP_KEEPCNT), RedisConnection::kKeepaliveProbes);
+  EXPECT_EQ(option(IPPROTO_TCP, TCP_USER_TIMEOUT), RedisConnection::kTcpUserTimeout.count());
+  EXPECT_EQ(whoami(c), "default");  // the connection still works
+}
+
+}  // namespace
+}  // namespace ssehub::test
