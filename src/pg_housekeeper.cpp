@@ -48,55 +48,49 @@ void PgHousekeeper::run() {
 
 // A round trip under a deadline: a stopped server is seen as down within 2 s.
 void PgHousekeeper::check() {
-  watch_.rearm();
-  auto timer = shared_.scheduler.schedule(
-      std::chrono::steady_clock::now() + std::chrono::seconds(2), [this] { watch_.interrupt(); });
   try {
-    pqxx::connection& c = link_.get();
-    watch_.attach(c.sock());
-    if (watch_.fired()) throw pqxx::broken_connection("interrupted");
-    pqxx::nontransaction n(c);
-    n.exec("SELECT 1");
-    watch_.detach();
+    link_.guarded(watch_, shared_.scheduler, kCheckTimeout, [](pqxx::connection& c) {
+      pqxx::nontransaction n(c);
+      n.exec("SELECT 1");
+      return 0;
+    });
     shared_.status.up();
   } catch (...) {
-    watch_.detach();
     PgFailure f = link_.fail(&watch_);
     shared_.status.down(f.message);
   }
-  shared_.scheduler.cancel(timer);
-  link_.drop_if_interrupted(watch_);
 }
 
+// Every call has a deadline: a stopped server cannot hold the thread (and with
+// it the health check) for longer than one call's.
 void PgHousekeeper::prune() {
   if (!link_.open()) return;
-  watch_.rearm();
+  auto call = [this](auto&& fn) {
+    return link_.guarded(watch_, shared_.scheduler, kPruneCallTimeout, fn);
+  };
   try {
-    pqxx::connection& c = link_.get();
-    watch_.attach(c.sock());
-    {
+    const bool locked = call([](pqxx::connection& c) {
       pqxx::nontransaction n(c);
-      auto got = n.exec_params1("SELECT pg_try_advisory_lock($1::bigint)", pg::kRetentionLock);
-      if (!got[0].as<bool>()) {
-        watch_.detach();
-        return;  // another replica is pruning
-      }
-    }
+      return n.exec_params1("SELECT pg_try_advisory_lock($1::bigint)", pg::kRetentionLock)[0]
+          .as<bool>();
+    });
+    if (!locked) return;  // another replica is pruning
     std::size_t total = 0;
     for (std::size_t i = 0; i < kMaxBatchesPerRound; ++i) {
-      std::size_t n = prune_batch(c);
+      std::size_t n = call([this](pqxx::connection& c) { return prune_batch(c); });
       total += n;
       if (n < kPruneBatch || !sleep_for(std::chrono::milliseconds(10))) break;
     }
-    pqxx::nontransaction n(c);
-    n.exec_params("SELECT pg_advisory_unlock($1::bigint)", pg::kRetentionLock);
-    watch_.detach();
+    call([](pqxx::connection& c) {
+      pqxx::nontransaction n(c);
+      n.exec_params("SELECT pg_advisory_unlock($1::bigint)", pg::kRetentionLock);
+      return 0;
+    });
     if (total > 0) {
       bump(shared_.pruned, total);
       spdlog::info("retention pruned {} events older than {} h", total, retention_hours_);
     }
   } catch (...) {
-    watch_.detach();
     PgFailure f = link_.fail(&watch_);
     spdlog::error("retention failed: {}", f.message);
   }

@@ -63,9 +63,13 @@ void StreamSession::start() {
   socket_.non_blocking(true, ignored);
   do_read_probe();
   auto self = shared_from_this();
-  // A bus that subscribes remotely (Redis) confirms first.
-  if (ctx_.bus->subscribed(request_.topics,
-                           [self] { net::post(self->worker_.io(), [self] { self->begin(); }); })) {
+  // A bus that subscribes remotely (Redis) confirms first. NOTE: the callback
+  // runs on the bus's thread; it moves its reference into the posted handler,
+  // so the session is never destroyed (and unregistered) off its worker.
+  if (ctx_.bus->subscribed(request_.topics, [self]() mutable {
+        auto& io = self->worker_.io();
+        net::post(io, [self = std::move(self)] { self->begin(); });
+      })) {
     begin();
   }
 }
@@ -108,8 +112,11 @@ void StreamSession::start_replay() {
   ReplayQuery q{request_.topics, request_.last_event_id, ctx_.config.replay.limit};
   auto self = shared_from_this();
   auto started = std::chrono::steady_clock::now();
-  ctx_.store->replay(std::move(q), [self, started](ReplayResult r) {
-    net::post(self->worker_.io(), [self, started, r = std::move(r)]() mutable {
+  // NOTE: runs on a store thread; the reference moves into the posted handler
+  // (see start()).
+  ctx_.store->replay(std::move(q), [self, started](ReplayResult r) mutable {
+    auto& io = self->worker_.io();
+    net::post(io, [self = std::move(self), started, r = std::move(r)]() mutable {
       self->on_replay(std::move(r), started);
     });
   });

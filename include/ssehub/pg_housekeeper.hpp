@@ -28,6 +28,9 @@ class PgHousekeeper {
   // Batches one round deletes at most, so a backlog is worked off over rounds.
   static constexpr std::size_t kMaxBatchesPerRound = 100;
   static constexpr std::chrono::milliseconds kCheckInterval{1000};
+  // Deadlines: the health round trip, and each call of a prune round.
+  static constexpr std::chrono::milliseconds kCheckTimeout{2000};
+  static constexpr std::chrono::milliseconds kPruneCallTimeout{10000};
 
  private:
   void run();
