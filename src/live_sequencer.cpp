@@ -6,8 +6,14 @@ namespace ssehub {
 
 LiveSequencer::Step LiveSequencer::on_event(Event ev) {
   Step step;
-  if (ev.seq <= complete_ || (!buffered_.empty() && ev.seq <= buffered_.back().seq)) {
+  if (ev.seq <= complete_) {
     ++duplicates_;
+    return step;
+  }
+  if (!buffered_.empty() && ev.seq <= buffered_.back().seq) {
+    // Out of order: not what one publisher connection sends. The store decides.
+    ++duplicates_;
+    step.recover = true;
     return step;
   }
   buffered_.push_back(std::move(ev));

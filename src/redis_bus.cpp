@@ -74,6 +74,9 @@ void RedisBus::start(BatchSink sink) {
   spdlog::info("redis bus: {}:{} prefix {} sentinel every {} ms (timeout {} ms)", endpoint_.host,
                endpoint_.port, options_.prefix, options_.sentinel_interval.count(),
                options_.sentinel_timeout.count());
+  // Connecting from now on: a stream that arrives before the thread runs waits
+  // for its topics like any other (closed would let it be ready at once).
+  set_state(lifecycle_.start(), "start");
   thread_ = std::thread([this] { run(); });
 }
 
@@ -121,7 +124,6 @@ void RedisBus::set_state(SubscriberLifecycle::Step step, const std::string& caus
 }
 
 void RedisBus::run() {
-  set_state(lifecycle_.start(), "start");
   while (!stopping_) {
     std::string cause;
     try {

@@ -97,13 +97,14 @@ TEST(LiveSequencer, StoreAheadForTwoChecksAsksForRecovery) {
   EXPECT_FALSE(s.store_ahead(18));
 }
 
-TEST(LiveSequencer, OutOfOrderOrRepeatedEventsAreDropped) {
+TEST(LiveSequencer, OutOfOrderEventsAreDroppedAndAskForRecovery) {
   LiveSequencer s(10, 100);
-  s.on_event(ev(13));
-  s.on_event(ev(12));
-  s.on_event(ev(13));
+  EXPECT_FALSE(s.on_event(ev(13)).recover);
+  EXPECT_TRUE(s.on_event(ev(12)).recover);
+  EXPECT_TRUE(s.on_event(ev(13)).recover);
+  EXPECT_FALSE(s.on_event(ev(9)).recover);  // settled already: a plain duplicate
   EXPECT_EQ(s.buffered(), 1u);
-  EXPECT_EQ(s.duplicates(), 2u);
+  EXPECT_EQ(s.duplicates(), 3u);
 }
 
 // Random schedules: batches published whole, in part or not at all, the
