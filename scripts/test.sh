@@ -31,6 +31,22 @@ echo "== tests with ASan + UBSan"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-asan --output-on-failure --no-tests=error | tee "$log_dir/ctest-asan.log"
 
+echo "== build with ThreadSanitizer"
+scripts/build.sh build-tsan -DSSEHUB_BUILD_TESTS=ON -DSSEHUB_TSAN=ON
+echo "== tests with ThreadSanitizer"
+# The unit and integration tests, with the daemons they start built the same
+# way. Every process writes its reports to files, and any report fails the run.
+tsan_logs="$log_dir/tsan"
+mkdir -p "$tsan_logs"
+TSAN_OPTIONS="halt_on_error=0 second_deadlock_stack=1 log_path=$tsan_logs/report" \
+  ctest --test-dir build-tsan --output-on-failure --no-tests=error -LE chaos |
+  tee "$log_dir/ctest-tsan.log"
+if compgen -G "$tsan_logs/report*" >/dev/null; then
+  head -c 20000 "$tsan_logs"/report*
+  echo "ThreadSanitizer reported the races above"
+  exit 1
+fi
+
 echo "== fuzzing (${SSEHUB_FUZZ_SECONDS:-15} s per harness)"
 scripts/fuzz.sh "${SSEHUB_FUZZ_SECONDS:-15}" | tee "$log_dir/fuzz.log"
 

@@ -137,6 +137,10 @@ int Server::run() {
   });
   ctx_.bus->start([hub = hub_.get()](EventBatchPtr b) { hub->dispatch(std::move(b)); });
 
+  // Before anything answers: a SIGTERM right after the first probe must drain,
+  // not kill (the signal set holds it until it is waited for).
+  signals_.add(SIGINT);
+  signals_.add(SIGTERM);
   listener_ = std::make_shared<Listener>(workers_[0]->io(), raw, ctx_);
   try {
     listener_->open(resolve_listen(listen));
@@ -154,8 +158,6 @@ int Server::run() {
 
   for (auto& w : workers_) threads_.emplace_back([w = w.get()] { w->run(); });
 
-  signals_.add(SIGINT);
-  signals_.add(SIGTERM);
   signals_.async_wait([this](error_code ec, int sig) {
     if (ec) return;
     spdlog::info("signal {} received: draining", sig);

@@ -1,5 +1,6 @@
 #include "test_support.hpp"
 
+#include <atomic>
 #include <cstdlib>
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -102,7 +103,7 @@ int wait_exit(pid_t pid, Ms timeout) {
 }
 
 std::string temp_path(const std::string& stem) {
-  static int counter = 0;
+  static std::atomic<int> counter{0};
   const char* dir = std::getenv("TMPDIR");
   return std::string(dir ? dir : "/tmp") + "/ssehub-test-" + std::to_string(getpid()) + "-" +
          std::to_string(counter++) + "-" + stem;
