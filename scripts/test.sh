@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs the whole test suite: unit and
-# integration tests, the same again built with AddressSanitizer and
-# UndefinedBehaviorSanitizer, the libFuzzer harnesses for a bounded time, and
-# the JS client's tests against the real daemon.
+# integration tests and the seeded fault-injection (chaos) runs, the unit and
+# integration tests again built with AddressSanitizer and
+# UndefinedBehaviorSanitizer and with ThreadSanitizer, the libFuzzer harnesses
+# for a bounded time, and the JS client's tests against the real daemon.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ulimit -n "$(ulimit -Hn)" || true
