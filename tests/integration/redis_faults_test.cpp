@@ -3,6 +3,8 @@
 // publisher's connection closed from the Redis side before a large publish.
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
@@ -126,7 +128,7 @@ TEST_F(RedisFaults, SubscriberKilledMidBatchLosesNothing) {
   int kills = 0;
   std::thread killer([&] {
     while (publishing) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20 + rng() % 120));
+      std::this_thread::sleep_for(std::chrono::milliseconds(5 + rng() % 40));
       redis_.command({"CLIENT", "KILL", "TYPE", "pubsub"});
       ++kills;
     }
@@ -134,7 +136,7 @@ TEST_F(RedisFaults, SubscriberKilledMidBatchLosesNothing) {
   std::vector<std::uint64_t> published;
   const auto end = Clock::now() + 8s;
   for (int round = 0; round < 40 && Clock::now() < end; ++round) {
-    auto ids = publish(a.port(), array_body("m", 1000, 20, round));
+    auto ids = publish(a.port(), array_body("m", 1000, 400, round));
     for (auto& id : ids) published.push_back(seq_of(id));
   }
   publishing = false;
@@ -149,6 +151,35 @@ TEST_F(RedisFaults, SubscriberKilledMidBatchLosesNothing) {
   expect_complete(got, published);
   EXPECT_TRUE(a.running());
   EXPECT_TRUE(b.running());
+}
+
+// The same defect, made certain: the subscribing replica is stopped while
+// batches pile up in its socket and in Redis's output buffer for it, then Redis
+// drops the connection. What the replica finds in its socket ends mid-batch.
+TEST_F(RedisFaults, ConnectionDroppedWithABatchHalfDeliveredLosesNothing) {
+  Env extra = {{"SSEHUB_REPLAY_LIMIT", "100000"},
+               {"SSEHUB_STREAM_QUEUE_LIMIT_BYTES", "268435456"}};
+  Daemon a(redis_env(extra)), b(redis_env(extra));
+  ASSERT_TRUE(eventually([&] { return ready(a) && ready(b); }, 8000ms));
+  SseStream s(b.port(), "/events?topic=h");
+  ASSERT_TRUE(open_ready(s));
+  StreamReader reader(s);
+  std::vector<std::uint64_t> published;
+  for (int round = 0; round < 3; ++round) {
+    ASSERT_EQ(::kill(b.pid(), SIGSTOP), 0);
+    for (int i = 0; i < 8; ++i) {
+      auto ids = publish(a.port(), array_body("h", 1000, 600, round * 10 + i));
+      ASSERT_EQ(ids.size(), 1000u);
+      for (auto& id : ids) published.push_back(seq_of(id));
+    }
+    redis_.command({"CLIENT", "KILL", "TYPE", "pubsub"});
+    ASSERT_EQ(::kill(b.pid(), SIGCONT), 0);
+    ASSERT_TRUE(eventually([&] { return ready(b); }, 8000ms));
+  }
+  eventually([&] { return reader.count() >= published.size(); }, 15000ms);
+  const Received& got = reader.finish();
+  EXPECT_FALSE(got.ended);
+  expect_complete(got, published);
 }
 
 // Regression: hiredis writes without MSG_NOSIGNAL, so a large publish on a

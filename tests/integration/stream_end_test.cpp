@@ -37,7 +37,7 @@ TEST(StreamEnd, ExpiredStreamWhoseSocketStaysFullIsLetGo) {
   ASSERT_EQ(s.read_head(), 200);
   // Fill the socket; the client never reads again.
   const std::string pad(60000, 'x');
-  for (int i = 0; i < 60; ++i) {
+  for (int i = 0; i < 200; ++i) {
     auto r = http(d.port(), "POST", "/publish",
                   json{{"topic", "c:x"}, {"type", "t"}, {"data", pad}}.dump(),
                   {{"Content-Type", "application/json"}, {"Authorization", "Bearer " + publisher}});

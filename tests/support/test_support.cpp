@@ -57,6 +57,7 @@ ssize_t recv_some(int fd, std::string& out, Ms timeout) {
 std::pair<pid_t, int> spawn(const std::vector<std::string>& args,
                             const std::map<std::string, std::string>& env,
                             const std::string& out_path) {
+  std::string bin = binary_path();  // before the child clears SSEHUB_ variables
   pid_t pid = fork();
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid == 0) {
@@ -77,7 +78,6 @@ std::pair<pid_t, int> spawn(const std::vector<std::string>& args,
     }
     for (auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
     std::vector<char*> argv;
-    std::string bin = binary_path();
     argv.push_back(bin.data());
     std::vector<std::string> copy = args;
     for (auto& a : copy) argv.push_back(a.data());
