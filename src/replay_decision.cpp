@@ -73,7 +73,10 @@ ReplayDecision replay_failed(const LastEventId& requested, FailureReason reason,
   // store); live events held meanwhile are released after it.
   bool same_store = requested.kind == LastEventId::Kind::id && !store_epoch.empty() &&
                     requested.id.epoch == store_epoch;
-  d.covered_through = same_store ? std::min(requested.id.seq, known_head) : 0;
+  if (!same_store) return d;
+  const bool plausible = requested.id.seq <= known_head ||
+                         requested.id.seq - known_head <= kImplausibleLead;
+  d.covered_through = plausible ? requested.id.seq : known_head;
   return d;
 }
 

@@ -54,8 +54,12 @@ struct ReplayDecision {
 ReplayDecision decide_replay(const LastEventId& requested, ReplaySnapshot snapshot,
                              std::size_t limit);
 // `store_epoch` (when known) lets live delivery resume after the client's id
-// instead of re-sending events it already has, but never past `known_head`, the
-// highest seq known to exist: a claimed id beyond it must not mute the stream.
+// instead of re-sending events it already has. A client's id may be ahead of
+// `known_head` (the highest seq this replica knows to exist: another replica's
+// bus may be ahead), but not by more than kImplausibleLead: an id that far ahead
+// cannot be real, and settling it would mute the stream; live delivery then
+// resumes after `known_head`.
+inline constexpr std::uint64_t kImplausibleLead = 1'000'000'000;
 ReplayDecision replay_failed(const LastEventId& requested, FailureReason reason,
                              std::string_view store_epoch = {}, std::uint64_t known_head = 0);
 // A deliver decision whose frames would not fit the stream's queue becomes a
