@@ -586,6 +586,15 @@ bool ready_throughout(const std::vector<ReadinessSample>& samples, int replica, 
   return n >= min_samples;
 }
 
+// True when `s` was told, within the bound, of a gap that covers probe `p`.
+bool told_of_gap(const ProbeStream& s, const ProbePublish& p, std::int64_t until) {
+  for (const auto& n : s.notices) {
+    if (n.at_ms > until) continue;
+    if (n.resume ? *n.resume >= p.seq : n.at_ms >= p.sent_ms) return true;
+  }
+  return false;
+}
+
 void report_stale(const ProbeStream& s, std::size_t index, const std::vector<StaleProbe>& run,
                   std::int64_t bound_ms, Report& report) {
   const auto& first = run.front();
@@ -622,7 +631,7 @@ void check_probes(const FreshnessHistory& h, Report& report, FreshnessResult& re
       if (!ready_throughout(samples, s.replica, p->sent_ms, until, h.min_samples)) continue;
       ++result.probes_checked;
       auto it = got.find(p->seq);
-      if (it != got.end() && it->second <= until) {
+      if ((it != got.end() && it->second <= until) || told_of_gap(s, *p, until)) {
         if (!run.empty()) report_stale(s, i, run, h.bound_ms, report);
         run.clear();
         continue;

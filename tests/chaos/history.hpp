@@ -153,6 +153,14 @@ struct ProbeStream {
     std::int64_t at_ms = 0;
   };
   std::vector<Receipt> received;
+  // Control events: the stream was told of a gap. `replay-truncated` carries the
+  // resume seq (every probe at or below it is excused once the notice arrived);
+  // `replay-failed` carries none (probes sent before it are excused).
+  struct Notice {
+    std::optional<Seq> resume;  // empty for replay-failed
+    std::int64_t at_ms = 0;
+  };
+  std::vector<Notice> notices;
 };
 
 struct FreshnessHistory {
@@ -170,7 +178,8 @@ struct FreshnessResult {
 };
 
 // A probe acknowledged while a stream was subscribed must reach that stream within
-// bound_ms whenever its replica answered /health/ready 200 throughout that window.
+// bound_ms whenever its replica answered /health/ready 200 throughout that window,
+// unless the stream was told of the gap (a notice covering the probe, in time).
 FreshnessResult check_freshness(const FreshnessHistory& history);
 
 }  // namespace ssehub::chaos

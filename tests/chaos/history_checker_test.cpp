@@ -470,6 +470,29 @@ TEST(FreshnessChecker, OnlyStreamsSubscribedBeforeThePublishAndOpenThroughTheBou
   EXPECT_TRUE(check_freshness(h).violations.empty());
 }
 
+TEST(FreshnessChecker, AStreamToldOfTheGapInTimeIsExcused) {
+  auto h = fresh_history();
+  h.streams[0].notices.push_back({Seq{12}, 1400});  // replay-truncated resuming at 12
+  auto r = check_freshness(h);
+  EXPECT_TRUE(r.violations.empty()) << r.violations[0];
+
+  h = fresh_history();
+  h.streams[0].notices.push_back({std::nullopt, 1300});  // replay-failed after the publish
+  EXPECT_TRUE(check_freshness(h).violations.empty());
+}
+
+TEST(FreshnessChecker, ANoticeThatDoesNotCoverTheProbeOrComesLateExcusesNothing) {
+  auto h = fresh_history();
+  h.streams[0].notices.push_back({Seq{9}, 1400});  // resumes below the probe
+  EXPECT_EQ(check_freshness(h).violations.size(), 1u);
+  h = fresh_history();
+  h.streams[0].notices.push_back({Seq{12}, 2500});  // after the bound
+  EXPECT_EQ(check_freshness(h).violations.size(), 1u);
+  h = fresh_history();
+  h.streams[0].notices.push_back({std::nullopt, 900});  // before the probe was sent
+  EXPECT_EQ(check_freshness(h).violations.size(), 1u);
+}
+
 // ---- schedule ---------------------------------------------------------------------
 
 TEST(Schedule, IsAPureFunctionOfTheSeed) {

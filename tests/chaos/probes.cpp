@@ -69,6 +69,11 @@ void ProbeWatcher::run_stream(const Control& control) {
           last_byte = std::chrono::steady_clock::now();
           if (e->type == "ready" && !e->id) {
             record.ready_ms = ctx_.clock.now_ms();
+          } else if (e->type == "replay-failed" && !e->id) {
+            record.notices.push_back({std::nullopt, ctx_.clock.now_ms()});
+          } else if (e->type == "replay-truncated" && e->id) {
+            if (auto id = parse_id(*e->id))
+              record.notices.push_back({id->seq, ctx_.clock.now_ms()});
           } else if (e->id) {
             if (auto id = parse_id(*e->id))
               record.received.push_back({id->seq, ctx_.clock.now_ms()});
