@@ -69,7 +69,8 @@ void PgPublisher::submit(std::vector<NewEvent> events, OrderedPublish publish,
   std::weak_ptr<Request> weak = req;
   req->timer = shared_.scheduler.schedule(std::chrono::steady_clock::now() + timeout_, [weak] {
     if (auto r = weak.lock()) {
-      r->settle(Request::queued, failed("the store did not commit within store.publish_timeout_ms"));
+      r->settle(Request::queued,
+                failed("the store did not commit within store.publish_timeout_ms"));
     }
   });
   std::unique_lock lock(mutex_);
@@ -85,8 +86,9 @@ void PgPublisher::submit(std::vector<NewEvent> events, OrderedPublish publish,
   lock.unlock();
   shared_.scheduler.cancel(req->timer);
   if (full) spdlog::warn("publish refused: {} events already wait for the store", kMaxQueuedEvents);
-  req->settle(Request::queued, failed(stopping ? "the server is stopping"
-                                               : "too many events wait for the store; retry later"));
+  req->settle(Request::queued,
+              failed(stopping ? "the server is stopping"
+                              : "too many events wait for the store; retry later"));
 }
 
 void PgPublisher::run() {
@@ -145,6 +147,48 @@ void PgPublisher::fail_all(const Batch& batch, const std::string& why) {
   for (const auto& r : batch) r->settle(Request::claimed, failed(why));
 }
 
+bool PgPublisher::lock_section(pqxx::connection& c, std::chrono::milliseconds wait) {
+  try {
+    pqxx::nontransaction n(c);
+    n.exec_params(pg::kPublishLockSql, pg::kPublishLock, std::to_string(wait.count()),
+                  std::to_string(timeout_.count()));
+    return true;
+  } catch (const pqxx::sql_error& e) {
+    if (e.sqlstate() != "55P03") throw;  // anything but the lock wait's own timeout
+    return false;
+  }
+}
+
+// The ordered section keeps live publication in commit order. A replica never
+// waits on it for long: it ends the session of a holder that is frozen, and if
+// the lock is still not free it commits without it. Live publication may then be
+// out of commit order, which subscribers detect and fill from the store.
+bool PgPublisher::enter_section(pqxx::connection& c) {
+  const auto wait = timeout_ / 3;
+  if (lock_section(c, wait)) return true;
+  try {
+    pqxx::nontransaction n(c);
+    auto ended =
+        n.exec_params1(pg::kBreakPublishLockSql, pg::kPublishLock, std::to_string(wait.count()))[0]
+            .as<long long>();
+    if (ended > 0) {
+      spdlog::warn(
+          "publish: ended {} Postgres session(s) that held the publish lock while "
+          "waiting on their client for over {} ms (a frozen replica)",
+          ended, wait.count());
+    }
+  } catch (const pqxx::sql_error& e) {
+    spdlog::warn("publish: could not end a stalled holder of the publish lock: {}", e.what());
+  }
+  if (lock_section(c, wait / 2)) return true;
+  bump(shared_.unordered_commits);
+  spdlog::warn(
+      "publish: the publish lock stayed held for {} ms; committing without it (live "
+      "order is restored from the store)",
+      (wait + wait / 2).count());
+  return false;
+}
+
 std::optional<PgFailure> PgPublisher::try_commit(const Batch& batch) {
   std::vector<std::string_view> topics, types, data;
   for (const auto& r : batch) {
@@ -158,21 +202,18 @@ std::optional<PgFailure> PgPublisher::try_commit(const Batch& batch) {
   const auto started = std::chrono::steady_clock::now();
   watch_.rearm();
   // The transaction's own deadline: a stopped server cannot hold the ordered section.
-  const auto timer =
-      shared_.scheduler.schedule(started + timeout_, [this] { watch_.interrupt(); });
+  const auto timer = shared_.scheduler.schedule(started + timeout_, [this] { watch_.interrupt(); });
   bool locked = false;
+  bool committed = false;
   try {
     pqxx::connection& c = link_.get();
     watch_.attach(c.sock());
-    {
-      pqxx::nontransaction n(c);
-      n.exec_params("SELECT pg_advisory_lock($1::bigint)", pg::kPublishLock);
-      locked = true;
-    }
+    locked = enter_section(c);
     pqxx::work w(c);
     pqxx::row row = w.exec_params1(pg::kAppendSql, topics.size(), pg::text_array(topics),
                                    pg::text_array(types), pg::text_array(data));
     w.commit();
+    committed = true;
     const auto base = row[0].as<std::uint64_t>();
     const std::string epoch = row[1].as<std::string>();
     shared_.saw_head(base + topics.size());
@@ -195,9 +236,9 @@ std::optional<PgFailure> PgPublisher::try_commit(const Batch& batch) {
       if (r->publish) r->publish(std::move(events));
       r->settle(Request::claimed, std::move(result));
     }
-    {
+    if (locked) {
       pqxx::nontransaction n(c);
-      n.exec_params("SELECT pg_advisory_unlock($1::bigint)", pg::kPublishLock);
+      n.exec_params(pg::kPublishUnlockSql, pg::kPublishLock);
     }
     watch_.detach();
     shared_.scheduler.cancel(timer);
@@ -214,10 +255,16 @@ std::optional<PgFailure> PgPublisher::try_commit(const Batch& batch) {
     if (locked && link_.open()) {
       try {
         pqxx::nontransaction n(link_.get());
-        n.exec_params("SELECT pg_advisory_unlock($1::bigint)", pg::kPublishLock);
+        n.exec_params(pg::kPublishUnlockSql, pg::kPublishLock);
       } catch (...) {
         link_.reset();
       }
+    }
+    // Committed, published and answered: only the unlock failed (the session was
+    // ended, which released the lock). The batch must not be written again.
+    if (committed) {
+      spdlog::warn("publish: leaving the ordered section failed after the commit: {}", f.message);
+      return std::nullopt;
     }
     return f;
   }

@@ -138,6 +138,10 @@ void PostgresStore::render_metrics(std::string& out) const {
                 static_cast<double>(s.commits.load()));
   append_metric(out, "ssehub_postgres_commit_failures_total", "counter",
                 "Publish transactions that failed.", static_cast<double>(s.commit_failures.load()));
+  append_metric(out, "ssehub_postgres_unordered_commits_total", "counter",
+                "Publish transactions committed without the publish lock (another replica held "
+                "it too long).",
+                static_cast<double>(s.unordered_commits.load()));
   append_metric(out, "ssehub_postgres_pruned_events_total", "counter",
                 "Events deleted by retention.", static_cast<double>(s.pruned.load()));
   s.commit_batch.render(out, "ssehub_postgres_commit_batch_size",

@@ -66,6 +66,9 @@ class PgPublisher {
   void commit(const Batch& batch);
   // Commits the batch in one transaction; returns the failure, if any.
   std::optional<PgFailure> try_commit(const Batch& batch);
+  // Takes the publish lock; false when it could not (committed without it).
+  bool enter_section(pqxx::connection& c);
+  bool lock_section(pqxx::connection& c, std::chrono::milliseconds wait);
   void fail_all(const Batch& batch, const std::string& why);
 
   PgShared& shared_;

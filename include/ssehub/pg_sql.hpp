@@ -17,6 +17,31 @@ inline constexpr long long kMigrateLock = 0x55E40001;
 inline constexpr long long kPublishLock = 0x55E40002;
 inline constexpr long long kRetentionLock = 0x55E40003;
 
+// Enter the ordered publish section: $1 the lock key, $2 how long to wait for it
+// (ms), $3 how long the session may then sit idle holding it (ms). While it holds
+// the lock, Postgres ends the session after $3 ms idle, in a transaction or not
+// (PostgreSQL 14+), so a replica frozen there releases it. The target list runs
+// left to right; a lock wait that times out (55P03) rolls every setting back.
+inline constexpr const char* kPublishLockSql =
+    "SELECT set_config('lock_timeout', $2, false), pg_advisory_lock($1::bigint), "
+    "set_config('lock_timeout', '0', false), set_config('idle_session_timeout', $3, false), "
+    "set_config('idle_in_transaction_session_timeout', $3, false)";
+inline constexpr const char* kPublishUnlockSql =
+    "SELECT pg_advisory_unlock($1::bigint), set_config('idle_session_timeout', '0', false), "
+    "set_config('idle_in_transaction_session_timeout', '0', false)";
+// Ends the sessions that hold the publish lock ($1) while waiting on their client
+// (idle, or in the middle of reading a message) for more than $2 ms: a replica
+// frozen while it sent a statement. A live one never waits on itself that long.
+inline constexpr const char* kBreakPublishLockSql =
+    "SELECT count(pg_terminate_backend(a.pid)) FROM pg_locks l "
+    "JOIN pg_stat_activity a ON a.pid = l.pid "
+    "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
+    "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+    "AND ((l.classid::bigint << 32) | l.objid::bigint) = $1::bigint "
+    "AND a.pid <> pg_backend_pid() "
+    "AND (a.state <> 'active' OR a.wait_event = 'ClientRead') "
+    "AND a.state_change < clock_timestamp() - make_interval(secs => $2::double precision / 1000)";
+
 // The NOTIFY channel a commit announces its new head on.
 inline constexpr std::string_view kNotifyChannel = "ssehub_events";
 

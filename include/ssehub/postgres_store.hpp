@@ -48,6 +48,7 @@ struct PgShared {
   Histogram commit_seconds{{0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5}};
   Counter commits{0};
   Counter commit_failures{0};
+  Counter unordered_commits{0};  // committed without the publish lock
   Counter replay_queries{0};
   Counter replays_busy{0};
   Counter pruned{0};
