@@ -160,9 +160,10 @@ bool PgPublisher::lock_section(pqxx::connection& c, std::chrono::milliseconds wa
 }
 
 // The ordered section keeps live publication in commit order. A replica never
-// waits on it for long: it ends the session of a holder that is frozen, and if
-// the lock is still not free it commits without it. Live publication may then be
-// out of commit order, which subscribers detect and fill from the store.
+// waits on it for long: a frozen holder's session ends by its own idle timeouts,
+// or, frozen half-way through sending a statement, is ended here; if the lock is
+// still not free, the batch commits without it. Live publication may then be out
+// of commit order, which subscribers detect and fill from the store.
 bool PgPublisher::enter_section(pqxx::connection& c) {
   const auto wait = timeout_ / 3;
   if (lock_section(c, wait)) return true;
@@ -263,7 +264,13 @@ std::optional<PgFailure> PgPublisher::try_commit(const Batch& batch) {
     // Committed, published and answered: only the unlock failed (the session was
     // ended, which released the lock). The batch must not be written again.
     if (committed) {
-      spdlog::warn("publish: leaving the ordered section failed after the commit: {}", f.message);
+      spdlog::warn("publish: failed after the commit: {}", f.message);
+      // Any request not answered yet was stored: it must not be retried as failed
+      // to write, nor left waiting.
+      for (const auto& r : batch) {
+        r->settle(Request::claimed,
+                  failed("the events were stored, but confirming them failed: " + f.message));
+      }
       return std::nullopt;
     }
     return f;

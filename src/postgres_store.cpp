@@ -21,6 +21,11 @@ constexpr auto kStartupBackoff = std::chrono::milliseconds(500);
 }  // namespace
 
 std::pair<std::string, std::uint64_t> migrate_schema(pqxx::connection& c) {
+  // The publish lock's guard against frozen holders needs idle_session_timeout.
+  if (c.server_version() < pg::kMinServerVersion) {
+    throw std::runtime_error("PostgreSQL " + std::to_string(c.server_version() / 10000) +
+                             " is too old: ssehub needs PostgreSQL 14 or newer");
+  }
   pqxx::work w(c);
   w.exec_params("SELECT pg_advisory_xact_lock($1::bigint)", pg::kMigrateLock);
   w.exec(

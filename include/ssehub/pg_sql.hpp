@@ -17,6 +17,9 @@ inline constexpr long long kMigrateLock = 0x55E40001;
 inline constexpr long long kPublishLock = 0x55E40002;
 inline constexpr long long kRetentionLock = 0x55E40003;
 
+// idle_session_timeout (below) came with PostgreSQL 14.
+inline constexpr int kMinServerVersion = 140000;
+
 // Enter the ordered publish section: $1 the lock key, $2 how long to wait for it
 // (ms), $3 how long the session may then sit idle holding it (ms). While it holds
 // the lock, Postgres ends the session after $3 ms idle, in a transaction or not
@@ -29,9 +32,10 @@ inline constexpr const char* kPublishLockSql =
 inline constexpr const char* kPublishUnlockSql =
     "SELECT pg_advisory_unlock($1::bigint), set_config('idle_session_timeout', '0', false), "
     "set_config('idle_in_transaction_session_timeout', '0', false)";
-// Ends the sessions that hold the publish lock ($1) while waiting on their client
-// (idle, or in the middle of reading a message) for more than $2 ms: a replica
-// frozen while it sent a statement. A live one never waits on itself that long.
+// Ends the sessions that hold the publish lock ($1) while stuck half-way through
+// receiving a statement from their client for more than $2 ms: a replica frozen
+// while it sent one. No idle timeout covers that state; a live client finishes a
+// message in far less. (Idle holders are ended by their own idle timeouts.)
 inline constexpr const char* kBreakPublishLockSql =
     "SELECT count(pg_terminate_backend(a.pid)) FROM pg_locks l "
     "JOIN pg_stat_activity a ON a.pid = l.pid "
@@ -39,7 +43,7 @@ inline constexpr const char* kBreakPublishLockSql =
     "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
     "AND ((l.classid::bigint << 32) | l.objid::bigint) = $1::bigint "
     "AND a.pid <> pg_backend_pid() "
-    "AND (a.state <> 'active' OR a.wait_event = 'ClientRead') "
+    "AND a.state = 'active' AND a.wait_event = 'ClientRead' "
     "AND a.state_change < clock_timestamp() - make_interval(secs => $2::double precision / 1000)";
 
 // The NOTIFY channel a commit announces its new head on.

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "pg_test_support.hpp"
+#include "ssehub/pg_sql.hpp"
 
 namespace ssehub::test {
 namespace {
@@ -122,21 +123,29 @@ TEST_F(PostgresPublishFaults, AReplicaFrozenHoldingThePublishLockDoesNotStallThe
   std::atomic<bool> running{true};
   std::vector<std::thread> load;
   for (int t = 0; t < 3; ++t) {
-    load.emplace_back([&] {
-      json body = json::array();
-      for (int i = 0; i < 400; ++i) {
-        body.push_back({{"topic", "f"}, {"type", "t"}, {"data", std::string(150, 'x')}});
-      }
-      const std::string text = body.dump();
+    load.emplace_back([&, t] {
       for (int n = 0; running && n < 2000; ++n) {
-        http(frozen.port(), "POST", "/publish", text, {{"Content-Type", "application/json"}},
+        // Each request's events carry its marker: stored 0 or 400 times, never more.
+        json body = json::array();
+        const std::string marker = std::to_string(t) + "-" + std::to_string(n);
+        for (int i = 0; i < 400; ++i) {
+          body.push_back({{"topic", "f"},
+                          {"type", "t"},
+                          {"data", {{"r", marker}, {"pad", std::string(150, 'x')}}}});
+        }
+        http(frozen.port(), "POST", "/publish", body.dump(), {{"Content-Type", "application/json"}},
              1500ms);
       }
     });
   }
   std::mt19937 rng(seed);
   const auto lock_held = [&] {
-    return scalar("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted") != "0";
+    return scalar(
+               "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND "
+               "objid = " +
+               std::to_string(pg::kPublishLock & 0xffffffff) +
+               " AND database = (SELECT oid FROM pg_database WHERE datname = "
+               "current_database())") != "0";
   };
   const auto lock_holders = [&] {
     std::string out;
@@ -187,6 +196,9 @@ TEST_F(PostgresPublishFaults, AReplicaFrozenHoldingThePublishLockDoesNotStallThe
   // A failure after the commit (the lock's session ended) is not a failed commit:
   // nothing is written again.
   EXPECT_EQ(scalar("SELECT count(*) FROM ssehub_events WHERE topic NOT IN ('f', 'g')"), "0");
+  EXPECT_EQ(scalar("SELECT count(*) FROM (SELECT data->>'r' FROM ssehub_events WHERE topic = 'f' "
+                   "GROUP BY 1 HAVING count(*) <> 400) x"),
+            "0");
   EXPECT_TRUE(frozen.running());
   EXPECT_TRUE(other.running());
 }
