@@ -109,6 +109,9 @@ std::string Metrics::render(const std::function<void(std::string&)>& extra) cons
   metric(out, "ssehub_handoff_overflows_total", "counter",
          "Streams closed because live events held during replay passed the queue limit.",
          get(handoff_overflows));
+  metric(out, "ssehub_fanout_inbox_overflows_total", "counter",
+         "Times a worker fell too far behind its fan-out; its streams were told of the gap.",
+         get(inbox_overflows));
   metric(out, "ssehub_capacity_rejections_total", "counter",
          "Requests refused with 503 at server.max_connections or while draining.",
          get(capacity_rejections));

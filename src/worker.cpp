@@ -1,5 +1,7 @@
 #include "ssehub/worker.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <utility>
@@ -61,7 +63,7 @@ TopicEntry* Worker::join_topic(const std::string& topic, StreamSession* s, std::
   if (!entry) {
     entry = std::make_unique<TopicEntry>();
     entry->topic = topic;
-    hub_.topic_joined(topic);
+    hub_.topic_joined(index_, topic);
   }
   index = entry->members.size();
   entry->members.push_back({s, slot});
@@ -88,7 +90,7 @@ void Worker::erase_topic(std::string topic) {
   auto it = topics_.find(topic);
   if (it == topics_.end() || !it->second->members.empty()) return;
   topics_.erase(it);
-  hub_.topic_left(topic);
+  hub_.topic_left(index_, topic);
 }
 
 void Worker::finish_fanout() {
@@ -101,10 +103,17 @@ void Worker::finish_fanout() {
 
 void Worker::enqueue_fanout(std::shared_ptr<const FanoutBatch> batch) {
   bool was_empty;
+  std::uint64_t overflows;
   {
     std::lock_guard lock(inbox_mutex_);
-    was_empty = inbox_.empty();
-    inbox_.push_back(std::move(batch));
+    overflows = inbox_.overflows();
+    was_empty = inbox_.push(std::move(batch));
+    overflows = inbox_.overflows() - overflows;
+  }
+  if (overflows > 0) {
+    bump(ctx_.metrics.inbox_overflows);
+    spdlog::warn("worker {} fell {} MiB behind its fan-out; its streams are told of the gap",
+                 index_, kMaxInboxBytes >> 20);
   }
   if (was_empty) net::post(ioc_, [this] { drain_inbox(); });
 }
@@ -113,7 +122,7 @@ void Worker::drain_inbox() {
   std::vector<std::shared_ptr<const FanoutBatch>> batches;
   {
     std::lock_guard lock(inbox_mutex_);
-    batches.swap(inbox_);
+    batches = inbox_.take();
   }
   for (auto& b : batches) deliver(*b);
 }
@@ -128,16 +137,17 @@ void Worker::deliver(const FanoutBatch& batch) {
     }
   }
   const EventBatch& events = *batch.events;
-  const bool single = events.size() == 1;
-  for (std::size_t i = 0; i < events.size(); ++i) {
-    auto it = topics_.find(events[i].topic);
+  const bool single = batch.picks.size() == 1;
+  for (std::size_t k = 0; k < batch.picks.size(); ++k) {
+    const Event& ev = events[batch.picks[k]];
+    auto it = topics_.find(ev.topic);
     if (it == topics_.end()) continue;
     // NOTE: push_live can close a stream, which removes it from this very vector
     // (swap with the last member); walking backwards visits every member once.
     auto& members = it->second->members;
     for (std::size_t m = members.size(); m-- > 0;) {
       if (m >= members.size()) continue;
-      members[m].session->push_live(events[i].seq, batch.frames[i], single);
+      members[m].session->push_live(ev.seq, batch.frames[k], single);
     }
   }
   finish_fanout();

@@ -1,9 +1,11 @@
 #pragma once
 // The fan-out. Each reactor thread (Worker) keeps its own topic -> streams registry,
-// touched only by that thread, so fan-out takes no lock at all: the hub encodes
-// each event's SSE frame once and queues the batch in every worker's inbox,
-// which hands it to its local subscribers. Queueing from inside the store's
-// ordered section keeps per-stream delivery in id order.
+// touched only by that thread, so fan-out takes no lock on it: the hub encodes
+// each event's SSE frame once and queues, in the inbox of each worker that has a
+// subscriber of the event's topic, the events that concern it; the worker hands
+// them to its local subscribers. Queueing in bus order keeps per-stream delivery
+// in id order. A worker joins a topic here before any of its streams is told
+// `ready` or replays, so an event committed after that always reaches it.
 //
 // Threads: dispatch() from any thread; topic_joined/left from reactor threads.
 
@@ -24,12 +26,22 @@ class Worker;
 // by every stream of that worker it goes to.
 struct FanoutBatch {
   EventBatchPtr events;
-  std::vector<std::shared_ptr<const std::string>> frames;  // frames[i] for events[i]
+  std::vector<std::uint32_t> picks;  // the events of `events` for this worker, in order
+  std::vector<std::shared_ptr<const std::string>> frames;  // frames[k] for events[picks[k]]
   // A gap signal instead of events: streams that may have missed events up to
   // gap_resume get `replay-truncated` (see GapSink).
   std::uint64_t gap_resume = 0;
   std::string gap_epoch;
 };
+
+// Which workers have a subscriber of each topic.
+using TopicWorkers = std::unordered_map<std::string, std::vector<bool>>;
+
+// For each of `workers` workers, the indices of the batch's events that have a
+// subscriber there, in order. Pure.
+std::vector<std::vector<std::uint32_t>> route_events(const EventBatch& batch,
+                                                     const TopicWorkers& where,
+                                                     std::size_t workers);
 
 class Hub {
  public:
@@ -41,17 +53,17 @@ class Hub {
   // `resume_seq` could not be delivered.
   void signal_gap(const std::string& epoch, std::uint64_t resume_seq);
 
-  // A worker gained its first / lost its last subscriber of `topic`; the bus hears
-  // about the replica's first and last.
-  void topic_joined(const std::string& topic);
-  void topic_left(const std::string& topic);
+  // Worker `worker` gained its first / lost its last subscriber of `topic`; the
+  // bus hears about the replica's first and last.
+  void topic_joined(std::size_t worker, const std::string& topic);
+  void topic_left(std::size_t worker, const std::string& topic);
   std::size_t topic_count() const;
 
  private:
   EventBus& bus_;
   std::vector<Worker*> workers_;
   mutable std::mutex mutex_;
-  std::unordered_map<std::string, std::size_t> topic_refs_;
+  TopicWorkers topic_workers_;
 };
 
 }  // namespace ssehub

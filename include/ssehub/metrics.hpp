@@ -63,6 +63,7 @@ struct Metrics {
   Counter publish_failures{0};
   Counter slow_consumer_disconnects{0};
   Counter handoff_overflows{0};
+  Counter inbox_overflows{0};  // a worker's fan-out inbox past its bound
   Counter capacity_rejections{0};
   Counter request_timeouts{0};
   // Index: 0 deliver, then truncated by TruncationReason, then failed by FailureReason.

@@ -47,8 +47,8 @@ class SubscriptionTracker {
  private:
   struct Entry {
     bool wanted = false;
-    bool requested = false;    // the last command sent was SUBSCRIBE
-    unsigned in_flight = 0;    // commands sent and not yet confirmed
+    bool requested = false;  // the last command sent was SUBSCRIBE
+    unsigned in_flight = 0;  // commands sent and not yet confirmed
   };
   void forget_if_idle(std::map<std::string, Entry>::iterator it);
 

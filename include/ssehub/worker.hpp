@@ -15,6 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "ssehub/fanout_inbox.hpp"
 #include "ssehub/hub.hpp"
 #include "ssehub/metrics.hpp"
 #include "ssehub/net.hpp"
@@ -94,8 +95,10 @@ class Worker {
   // Batches waiting for this thread. Asio does not keep the order of posts made
   // from different threads (a post from the context's own thread is queued
   // privately until its handler returns), so order comes from this queue.
+  // Past kMaxInboxBytes its content becomes one gap signal (see FanoutInbox).
+  static constexpr std::size_t kMaxInboxBytes = std::size_t{256} << 20;
   std::mutex inbox_mutex_;
-  std::vector<std::shared_ptr<const FanoutBatch>> inbox_;
+  FanoutInbox inbox_{kMaxInboxBytes};
   net::io_context ioc_{1};
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
   net::steady_timer heartbeat_timer_;
