@@ -4,14 +4,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ssehub/catch_up.hpp"
 #include "ssehub/event_id.hpp"
 #include "ssehub/metrics.hpp"
 #include "ssehub/pg_sql.hpp"
 
 namespace ssehub {
 
-PgLogBus::PgLogBus(std::string conninfo)
-    : link_(std::move(conninfo), "follow", status_, kCallTimeout) {}
+PgLogBus::PgLogBus(std::string conninfo, std::uint64_t max_behind)
+    : link_(std::move(conninfo), "follow", status_, kCallTimeout), max_behind_(max_behind) {}
 
 PgLogBus::~PgLogBus() {
   stop();
@@ -66,17 +67,34 @@ std::size_t PgLogBus::catch_up() {
       pqxx::nontransaction n(c);
       return n.exec_params(pg::kFollowSql, last_seq_.load(), kPage);
     });
-    if (rows.empty()) break;
+    if (rows.empty()) throw std::runtime_error("the ssehub_meta row is missing");
+    const auto head = rows[0][0].as<std::uint64_t>();
+    const auto pruned = rows[0][1].as<std::uint64_t>();
+    const CatchUp step = decide_catch_up(last_seq_, head, pruned, max_behind_);
+    if (step.gap) {
+      ++gaps_;
+      spdlog::warn(
+          "postgres log follower: after seq {} the log {}; streams get replay-truncated at {}",
+          last_seq_.load(),
+          last_seq_ < pruned ? "was pruned before it was read"
+                             : "is more than " + std::to_string(max_behind_) + " events ahead",
+          head);
+      last_seq_ = head;
+      if (gap_sink_) gap_sink_(epoch_, head);
+      continue;
+    }
     auto batch = std::make_shared<EventBatch>();
     batch->reserve(rows.size());
     for (const auto& row : rows) {
+      if (row[2].is_null()) continue;
       Event ev;
-      ev.seq = row[0].as<std::uint64_t>();
-      ev.topic = row[1].as<std::string>();
-      ev.type = row[2].as<std::string>();
-      ev.data = row[3].as<std::string>();
+      ev.seq = row[2].as<std::uint64_t>();
+      ev.topic = row[3].as<std::string>();
+      ev.type = row[4].as<std::string>();
+      ev.data = row[5].as<std::string>();
       batch->push_back(std::move(ev));
     }
+    if (batch->empty()) break;
     last_seq_ = batch->back().seq;
     total += batch->size();
     for (auto& ev : *batch) ev.id = format_event_id(epoch_, ev.seq);
@@ -141,6 +159,10 @@ void PgLogBus::render_metrics(std::string& out) const {
   append_metric(out, "ssehub_log_follower_events_total", "counter",
                 "Events read from the log and handed to the hub.",
                 static_cast<double>(delivered_.load()));
+  append_metric(out, "ssehub_log_follower_gaps_total", "counter",
+                "Catch-ups that signalled a gap (log pruned before it was read, or too far "
+                "behind).",
+                static_cast<double>(gaps_.load()));
   append_metric(out, "ssehub_log_follower_reconnects_total", "counter",
                 "Times the follower reconnected and caught up.",
                 static_cast<double>(reconnects_.load()));

@@ -91,10 +91,17 @@ ORDER BY e.seq)SQL";
 
 const char* const kHeadSql = "SELECT epoch, head_seq FROM ssehub_meta WHERE id = 1";
 
-// What followers read after a commit: the next rows in seq order, on every topic.
+// What followers read after a commit: the head and the retention horizon, and in
+// the same snapshot the next rows after $1 in seq order, on every topic (one row
+// of NULL event columns when there are none).
 const char* const kFollowSql = R"SQL(
-SELECT seq, topic, type, data::text FROM ssehub_events
-WHERE seq > $1::bigint ORDER BY seq LIMIT $2::bigint)SQL";
+SELECT m.head_seq, h.pruned_through, e.seq, e.topic, e.type, e.data::text
+FROM ssehub_meta m CROSS JOIN ssehub_horizon h
+LEFT JOIN LATERAL (
+  SELECT seq, topic, type, data FROM ssehub_events
+  WHERE seq > $1::bigint ORDER BY seq LIMIT $2::bigint) e ON true
+WHERE m.id = 1 AND h.id = 1
+ORDER BY e.seq)SQL";
 
 // The oldest rows, to find the prefix older than the retention horizon.
 const char* const kOldestSql = R"SQL(

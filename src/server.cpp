@@ -87,7 +87,7 @@ Server::Server(Config config) : signals_(control_), drain_timer_(control_) {
       ctx_.bus = std::make_unique<RedisBus>(std::move(o));
     } else {
       // Every replica follows the log, so replicas on one database share live events.
-      ctx_.bus = std::make_unique<PgLogBus>(c.store.postgres_url);
+      ctx_.bus = std::make_unique<PgLogBus>(c.store.postgres_url, PgLogBus::kMaxBehind);
     }
   } else {
     ctx_.store = std::make_unique<MemoryStore>(c.store.memory_capacity);

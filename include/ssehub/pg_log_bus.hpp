@@ -21,7 +21,9 @@ namespace ssehub {
 
 class PgLogBus final : public EventBus {
  public:
-  explicit PgLogBus(std::string conninfo);
+  // A follower further behind than `max_behind` events (or behind the retention
+  // horizon) signals a gap at the head instead of reading on (see catch_up.hpp).
+  PgLogBus(std::string conninfo, std::uint64_t max_behind);
   ~PgLogBus() override;
 
   std::string_view kind() const override { return "local"; }
@@ -30,6 +32,7 @@ class PgLogBus final : public EventBus {
   // cannot be reached.
   void start(BatchSink sink) override;
   void publish(EventBatchPtr) override {}  // the log is the bus
+  void set_gap_sink(GapSink sink) override { gap_sink_ = std::move(sink); }
   // False while the follower is reconnecting, or when it has made no progress for
   // kStallAfter (a call stuck past its deadline).
   bool ready() const override;
@@ -38,6 +41,10 @@ class PgLogBus final : public EventBus {
   void stop() override;
 
   static constexpr std::size_t kPage = 1000;
+  // About ten seconds of the highest publish rate measured (docs/benchmarks.md): a
+  // follower back from a short stall reads on; one back from a long outage is told
+  // to re-hydrate instead of flooding its streams.
+  static constexpr std::uint64_t kMaxBehind = 500000;
   static constexpr long kPollMicros = 500000;  // reads even without a NOTIFY
   // Every call is interrupted past this, and the follower reconnects on a new
   // connection (a stopped backend does not hold it); also the statement_timeout.
@@ -56,10 +63,13 @@ class PgLogBus final : public EventBus {
   DeadlineScheduler scheduler_;
   std::atomic<std::int64_t> progress_ns_{0};  // steady clock of the last completed round
   BatchSink sink_;
+  GapSink gap_sink_;
+  const std::uint64_t max_behind_;
   std::string epoch_;
   std::atomic<std::uint64_t> last_seq_{0};
   std::atomic<std::uint64_t> delivered_{0};
   std::atomic<std::uint64_t> reconnects_{0};
+  std::atomic<std::uint64_t> gaps_{0};
   std::atomic<bool> following_{false};
   std::atomic<bool> stopping_{false};
   bool listening_ = false;

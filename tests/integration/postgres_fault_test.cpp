@@ -209,7 +209,8 @@ TEST_F(PostgresFaults, StalledFollowerBackendIsLeftBehindAndDeliveryGoesOn) {
   ASSERT_EQ(publish_and_see(d.port(), s).size(), 2u);
   auto rows = pg().query(db_,
                          "SELECT pid FROM pg_stat_activity WHERE application_name = "
-                         "'ssehub-follow' AND datname = '" + db_ + "'");
+                         "'ssehub-follow' AND datname = '" +
+                             db_ + "'");
   ASSERT_EQ(rows.size(), 1u);
   const pid_t backend = std::stoi(rows[0][0]);
   ASSERT_EQ(::kill(backend, SIGSTOP), 0);
@@ -233,6 +234,37 @@ TEST_F(PostgresFaults, StalledFollowerBackendIsLeftBehindAndDeliveryGoesOn) {
       },
       12000ms))
       << http(d.port(), "GET", "/health/ready").body;
+}
+
+// Retention deletes events a stalled follower had not read yet: reading on from
+// where it was would skip them without a word. The stream is told instead.
+TEST_F(PostgresFaults, EventsPrunedBeforeTheFollowerReadThemAreSignalledNotSkipped) {
+  Daemon d(pg_env());
+  SseStream s(d.port(), "/events?topic=a");
+  ASSERT_TRUE(open_ready(s));
+  ASSERT_EQ(publish_and_see(d.port(), s).size(), 2u);
+  auto rows = pg().query(db_,
+                         "SELECT pid FROM pg_stat_activity WHERE application_name = "
+                         "'ssehub-follow' AND datname = '" +
+                             db_ + "'");
+  ASSERT_EQ(rows.size(), 1u);
+  const pid_t backend = std::stoi(rows[0][0]);
+  ASSERT_EQ(::kill(backend, SIGSTOP), 0);
+  Continued cont{backend};
+  auto ids = publish(d.port(), R"([{"topic":"a","data":3},{"topic":"a","data":4}])");
+  ASSERT_EQ(ids.size(), 2u);
+  const std::string last = std::to_string(seq_of(ids.back()));
+  pg().query(db_, "WITH gone AS (DELETE FROM ssehub_events WHERE seq <= " + last +
+                      " RETURNING 1) UPDATE ssehub_horizon SET pruned_through = " + last +
+                      " WHERE id = 1");
+  // The follower gives up on the stopped backend, reconnects, and finds the gap.
+  auto e = s.next_non_heartbeat(10000ms);
+  ASSERT_TRUE(e) << tail(d.log());
+  EXPECT_EQ(e->type, "replay-truncated");
+  EXPECT_EQ(e->id, ids.back());
+  ASSERT_EQ(publish_and_see(d.port(), s).size(), 2u);
+  auto m = http(d.port(), "GET", "/metrics").body;
+  EXPECT_EQ(metric_value(m, "ssehub_log_follower_gaps_total"), 1);
 }
 
 }  // namespace
