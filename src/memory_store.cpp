@@ -44,8 +44,14 @@ void MemoryStore::append(std::vector<NewEvent> batch, OrderedPublish publish,
       ev.type = std::move(ne.type);
       ev.data = std::move(ne.data);
       result.ids.push_back(ev.id);
+      topic_seqs_[ev.topic].push_back(ev.seq);
       ring_.push_back(ev);
-      if (ring_.size() > capacity_) ring_.pop_front();
+      if (ring_.size() > capacity_) {
+        auto it = topic_seqs_.find(ring_.front().topic);
+        it->second.pop_front();  // the oldest seq of its topic
+        if (it->second.empty()) topic_seqs_.erase(it);
+        ring_.pop_front();
+      }
       events->push_back(std::move(ev));
     }
     if (publish) publish(std::move(events));
@@ -62,16 +68,24 @@ void MemoryStore::replay(ReplayQuery query, std::function<void(ReplayResult)> do
     snap.window = window_locked();
     snap.check = check_requested_id(query.after, snap.window);
     if (snap.check == IdCheck::ok && !ring_.empty()) {
-      // Seqs are contiguous, so the first candidate is found by arithmetic.
-      std::uint64_t first = std::max(query.after.id.seq + 1, ring_.front().seq);
-      for (std::size_t i = first - ring_.front().seq; i < ring_.size(); ++i) {
-        const Event& ev = ring_[i];
-        if (std::find(query.topics.begin(), query.topics.end(), ev.topic) == query.topics.end()) {
-          continue;
-        }
-        snap.events.push_back(ev);
-        if (snap.events.size() > query.limit) break;
+      // Each topic's first limit + 1 seqs after the id, merged: the first limit + 1
+      // of their union. Seqs are contiguous in the ring, so each is found by arithmetic.
+      std::vector<std::uint64_t> seqs;
+      for (const auto& topic : query.topics) {
+        auto it = topic_seqs_.find(topic);
+        if (it == topic_seqs_.end()) continue;
+        const auto& all = it->second;
+        auto from = std::upper_bound(all.begin(), all.end(), query.after.id.seq);
+        const auto n =
+            std::min<std::size_t>(static_cast<std::size_t>(all.end() - from), query.limit + 1);
+        seqs.insert(seqs.end(), from, from + static_cast<std::ptrdiff_t>(n));
       }
+      std::sort(seqs.begin(), seqs.end());
+      seqs.erase(std::unique(seqs.begin(), seqs.end()), seqs.end());  // a topic asked twice
+      if (seqs.size() > query.limit + 1) seqs.resize(query.limit + 1);
+      const std::uint64_t front = ring_.front().seq;
+      snap.events.reserve(seqs.size());
+      for (auto seq : seqs) snap.events.push_back(ring_[seq - front]);
     }
   }
   done(std::move(result));

@@ -1,11 +1,14 @@
 #pragma once
 // The embedded event log: a ring of the last `capacity` events, with a fresh epoch
 // for every start. Thread-safe; one mutex is the ordered section, so appends and
-// their live publication happen in id order. Replays run inline (bounded by the
-// ring size) and never block on I/O.
+// their live publication happen in id order. Replays run inline and never block
+// on I/O: a per-topic index of seqs finds each topic's first event after the
+// client's id by binary search, so a replay costs O(topics x (log n + limit)),
+// not a scan of the ring.
 
 #include <deque>
 #include <mutex>
+#include <unordered_map>
 
 #include "ssehub/event_store.hpp"
 
@@ -31,6 +34,7 @@ class MemoryStore final : public EventStore {
   const std::string epoch_;
   mutable std::mutex mutex_;
   std::deque<Event> ring_;  // seqs contiguous: ring_.front().seq .. head_seq_
+  std::unordered_map<std::string, std::deque<std::uint64_t>> topic_seqs_;  // of the ring
   std::uint64_t head_seq_ = 0;
 };
 
