@@ -238,9 +238,10 @@ void HttpSession::handle_publish(const Request& req, const Target& target) {
   auto events = std::move(std::get<std::vector<NewEvent>>(parsed));
   std::vector<std::string> topics;
   for (std::size_t i = 0; i < events.size(); ++i) {
-    // A frame larger than a stream's queue could never be delivered.
+    // A frame larger than a stream's queue could never be delivered, measured as
+    // a replay from Postgres would frame it.
     const auto& ev = events[i];
-    std::size_t frame_bytes = ev.data.size() + ev.type.size() + 64;
+    std::size_t frame_bytes = stored_json_bytes(ev.data) + ev.type.size() + 64;
     if (frame_bytes > ctx_.config.stream.queue_limit_bytes) {
       return send_error(
           error(413, "event_too_large",

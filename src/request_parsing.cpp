@@ -186,6 +186,27 @@ std::variant<NewEvent, ApiError> parse_one_event(const json& j, std::size_t inde
 
 }  // namespace
 
+std::size_t stored_json_bytes(std::string_view compact_json) {
+  std::size_t n = compact_json.size();
+  bool in_string = false, escaped = false;
+  for (char c : compact_json) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == ',' || c == ':') {
+      ++n;
+    }
+  }
+  return n;
+}
+
 std::variant<std::vector<NewEvent>, ApiError> parse_publish_body(std::string_view body,
                                                                  std::size_t max_batch) {
   json doc;

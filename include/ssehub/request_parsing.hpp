@@ -58,6 +58,11 @@ std::variant<EventsRequest, ApiError> parse_events_request(
     std::size_t max_topics);
 
 // A JSON object {"topic","type","data"} or an array of 1..kMaxPublishBatch of them.
+// The size of `compact_json` as Postgres gives it back (jsonb text puts a space
+// after every ',' and ':' outside strings): the size a stored event's data takes
+// in a replayed or followed frame. At least compact_json.size().
+std::size_t stored_json_bytes(std::string_view compact_json);
+
 std::variant<std::vector<NewEvent>, ApiError> parse_publish_body(
     std::string_view body, std::size_t max_batch = kMaxPublishBatch);
 

@@ -216,6 +216,13 @@ TEST(Errors, EventsLargerThanAStreamQueueAreRefusedAndBigReplaysTruncate) {
                   R"({"topic":"a","type":"t","data":")" + std::string(5000, 'x') + R"("})");
   EXPECT_EQ(big.status, 413);
   EXPECT_EQ(json::parse(big.body)["error"], "event_too_large");
+  // 3,001 bytes compact, but 4,500 as jsonb gives it back: refused too.
+  std::string zeros = "[0";
+  for (int i = 0; i < 1499; ++i) zeros += ",0";
+  zeros += "]";
+  auto spread =
+      http(d.port(), "POST", "/publish", R"({"topic":"a","type":"t","data":)" + zeros + "}");
+  EXPECT_EQ(spread.status, 413) << spread.body;
   std::vector<std::string> ids;
   for (int i = 0; i < 10; ++i) {
     auto got =

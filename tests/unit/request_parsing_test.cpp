@@ -66,6 +66,15 @@ std::string publish_code(std::string_view body) {
   return std::holds_alternative<ApiError>(r) ? std::get<ApiError>(r).code : "";
 }
 
+TEST(PublishBody, StoredSizeCountsTheSpacesJsonbAddsOutsideStrings) {
+  EXPECT_EQ(stored_json_bytes(R"(1)"), 1u);
+  EXPECT_EQ(stored_json_bytes(R"({"a":1,"b":[1,2]})"),
+            std::string(R"({"a": 1, "b": [1, 2]})").size());
+  EXPECT_EQ(stored_json_bytes(R"("x,y:z")"), 7u);       // inside a string
+  EXPECT_EQ(stored_json_bytes(R"(["a\",b",1])"), 12u);  // an escaped quote
+  EXPECT_EQ(stored_json_bytes(R"(["a\\",1])"), 10u);    // an escaped backslash
+}
+
 TEST(PublishBody, OneOrMany) {
   auto one = parse_publish_body(R"({"topic":"a","type":"t","data":{"x":[1,"two"]}})");
   ASSERT_TRUE(std::holds_alternative<std::vector<NewEvent>>(one));
