@@ -210,6 +210,40 @@ TEST(Errors, StalledReaderIsCutOffWhileFastReaderGetsEverything) {
   EXPECT_NE(d.log().find("reason=slow consumer"), std::string::npos);
 }
 
+// A burst larger than the queue limit in one go (one big batch, or a replay with
+// the live events held meanwhile) is written to the socket before it counts: a
+// reader that keeps up is not closed as a slow consumer.
+TEST(Errors, AFastReaderSurvivesABurstLargerThanItsQueue) {
+  Daemon d(Env{{"SSEHUB_STREAM_QUEUE_LIMIT_BYTES", "16384"}});
+  SseStream fast(d.port(), "/events?topic=burst");
+  ASSERT_TRUE(fast.read_head() == 200 && fast.next());
+  json batch = json::array();
+  for (int j = 0; j < 64; ++j) {
+    batch.push_back({{"topic", "burst"}, {"type", "t"}, {"data", std::string(1000, 'x')}});
+  }
+  auto ids = publish(d.port(), batch.dump());  // 64 KB at once, four times the queue
+  ASSERT_EQ(ids.size(), 64u);
+  for (const auto& id : ids) {
+    auto e = fast.next_non_heartbeat();
+    ASSERT_TRUE(e) << id << "\n" << d.log();
+    EXPECT_EQ(e->id, id);
+  }
+  // The same burst as a replay from the first id, with more live events behind it.
+  SseStream replaying(d.port(), "/events?topic=burst", {{"Last-Event-ID", ids.front()}});
+  ASSERT_EQ(replaying.read_head(), 200);
+  auto more = publish(d.port(), batch.dump());
+  ASSERT_EQ(more.size(), 64u);
+  bool last_seen = false;
+  while (auto e = replaying.next_non_heartbeat(3000ms)) {
+    if ((last_seen = e->id && *e->id == more.back())) break;
+  }
+  EXPECT_TRUE(last_seen);
+  EXPECT_FALSE(replaying.closed());
+  EXPECT_EQ(metric_value(http(d.port(), "GET", "/metrics").body,
+                         "ssehub_slow_consumer_disconnects_total"),
+            0);
+}
+
 TEST(Errors, EventsLargerThanAStreamQueueAreRefusedAndBigReplaysTruncate) {
   Daemon d(Env{{"SSEHUB_STREAM_QUEUE_LIMIT_BYTES", "4096"}});
   auto big = http(d.port(), "POST", "/publish",
