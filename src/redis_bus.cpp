@@ -245,8 +245,8 @@ void RedisBus::apply_topic_changes() {
   }
   if (changes.empty()) return;
   for (auto& c : changes) {
-    sub_->append(
-        {c.subscribe ? "SUBSCRIBE" : "UNSUBSCRIBE", redis::topic_channel(options_.prefix, c.topic)});
+    sub_->append({c.subscribe ? "SUBSCRIBE" : "UNSUBSCRIBE",
+                  redis::topic_channel(options_.prefix, c.topic)});
   }
   sub_->flush();
 }
@@ -266,7 +266,13 @@ void RedisBus::handle(const redisReply& r) {
       std::lock_guard lock(mutex_);
       tracker_.confirmed(*topic);
     }
-    if (kind == "subscribe") release_waiters(false);
+    if (kind == "subscribe") {
+      // What arrived before the confirmation reaches the hub before the streams
+      // it releases begin: their hand-off marks where live delivery became
+      // complete on every topic, and that mark must follow these events.
+      flush_events();
+      release_waiters(false);
+    }
   }
 }
 

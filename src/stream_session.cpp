@@ -77,6 +77,7 @@ void StreamSession::start() {
 void StreamSession::begin() {
   if (begun_ || closed_ || close_after_flush_) return;
   begun_ = true;
+  handoff_.subscribed();
   std::string head =
       "HTTP/1.1 200 OK\r\n"
       "Content-Type: text/event-stream\r\n"
@@ -95,10 +96,10 @@ void StreamSession::begin() {
   if (request_.last_event_id.present()) {
     start_replay();
   } else {
-    // Events that arrived while the subscription was confirmed follow `ready`; a
-    // gap before `ready` concerns no promise made to this client.
+    // Events that arrived once every topic was subscribed follow `ready`; a gap
+    // before `ready` concerns no promise made to this client.
     pending_gap_ = 0;
-    for (auto& f : handoff_.finish_replay(0)) {
+    for (auto& f : handoff_.finish_replay(handoff_.incomplete_through())) {
       enqueue(std::move(f.frame));
       ++events_sent_;
       bump_owned(worker_.counters().deliveries);
@@ -168,6 +169,11 @@ void StreamSession::on_replay(ReplayResult result, std::chrono::steady_clock::ti
   }
   if (closed_) return;
   std::uint64_t covered = d.covered_through;
+  // Live events held from before the bus confirmed every topic may miss some of
+  // them: after a failed replay, delivery resumes past those.
+  if (d.kind == ReplayDecision::Kind::failed) {
+    covered = std::max(covered, handoff_.incomplete_through());
+  }
   if (pending_gap_ > covered) {
     // A gap past what the replay covered: the client re-hydrates from there.
     enqueue(std::make_shared<const std::string>(encode_gap(pending_gap_epoch_, pending_gap_)));

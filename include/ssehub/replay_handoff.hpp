@@ -35,6 +35,14 @@ class ReplayHandoff {
   // frames still to send, in order.
   std::vector<LiveFrame> finish_replay(std::uint64_t covered_through);
 
+  // The bus confirmed every topic of the connection. Live events offered before
+  // may be incomplete: a bus that subscribes per topic (Redis) delivered the
+  // other topics' events while one was not yet subscribed. Only what comes after
+  // is complete on every topic, so a hand-off that has no replay to fill that
+  // (no Last-Event-ID, or a replay that failed) resumes after them.
+  void subscribed() { incomplete_through_ = highest_offered_; }
+  std::uint64_t incomplete_through() const { return incomplete_through_; }
+
   // Outside a replay: live events up to `seq` are settled (skipped from now on).
   void advance_to(std::uint64_t seq) {
     if (seq > last_seq_) last_seq_ = seq;
@@ -50,6 +58,7 @@ class ReplayHandoff {
   bool replaying_ = false;
   std::uint64_t last_seq_ = 0;
   std::uint64_t highest_offered_ = 0;
+  std::uint64_t incomplete_through_ = 0;
   std::vector<LiveFrame> held_;
   std::size_t held_bytes_ = 0;
 };

@@ -73,5 +73,22 @@ TEST(ReplayHandoff, HeldBytesAreBounded) {
   EXPECT_EQ(h.held_bytes(), 4u);
 }
 
+// A stream on topics b and d joins while only b is subscribed on the bus: b's
+// events 5 and 7 reach it, d's event 6 never does. The replay that would cover
+// them fails; live delivery must not resume at the client's id (3), or 5 and 7
+// would be delivered with 6 silently missing between them.
+TEST(ReplayHandoff, AFailedReplayResumesWhereLiveDeliveryBecameComplete) {
+  ReplayHandoff h(1024);
+  h.begin_replay();
+  EXPECT_EQ(h.offer(5, frame(5)), ReplayHandoff::Offer::held);
+  EXPECT_EQ(h.offer(7, frame(7)), ReplayHandoff::Offer::held);
+  h.subscribed();  // d confirmed: from here every topic is complete
+  EXPECT_EQ(h.offer(8, frame(8)), ReplayHandoff::Offer::held);
+  EXPECT_EQ(h.offer(9, frame(9)), ReplayHandoff::Offer::held);
+  EXPECT_EQ(h.incomplete_through(), 7u);
+  const auto resume = std::max<std::uint64_t>(3, h.incomplete_through());
+  EXPECT_EQ(seqs(h.finish_replay(resume)), (std::vector<std::uint64_t>{8, 9}));
+}
+
 }  // namespace
 }  // namespace ssehub
