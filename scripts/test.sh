@@ -21,6 +21,8 @@ js=0
 [[ -f clients/js/package.json ]] && js=1
 if ((js)); then scripts/install-deps.sh --js; else scripts/install-deps.sh; fi
 
+echo "== format"
+scripts/check-format.sh
 echo "== build"
 scripts/build.sh build -DSSEHUB_BUILD_TESTS=ON
 echo "== tests"

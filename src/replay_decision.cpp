@@ -74,8 +74,8 @@ ReplayDecision replay_failed(const LastEventId& requested, FailureReason reason,
   bool same_store = requested.kind == LastEventId::Kind::id && !store_epoch.empty() &&
                     requested.id.epoch == store_epoch;
   if (!same_store) return d;
-  const bool plausible = requested.id.seq <= known_head ||
-                         requested.id.seq - known_head <= kImplausibleLead;
+  const bool plausible =
+      requested.id.seq <= known_head || requested.id.seq - known_head <= kImplausibleLead;
   d.covered_through = plausible ? requested.id.seq : known_head;
   return d;
 }

@@ -57,7 +57,8 @@ class PoolSampler {
       auto rows = pg_.query(
           "postgres",
           "SELECT count(*) FILTER (WHERE state = 'active'), count(*) FROM pg_stat_activity "
-          "WHERE application_name = 'ssehub-replay' AND datname = '" + db_ + "'");
+          "WHERE application_name = 'ssehub-replay' AND datname = '" +
+              db_ + "'");
       max_active_ = std::max(max_active_.load(), std::stoi(rows[0][0]));
       max_connections_ = std::max(max_connections_.load(), std::stoi(rows[0][1]));
       ++samples_;
@@ -78,8 +79,8 @@ struct StormResult {
 
 // `clients` streams open at once, each resuming from a random old id of its topic
 // (always with at least one event after it); each answer is checked.
-StormResult storm(std::uint16_t port, const std::vector<std::vector<std::string>>& ids,
-                  int clients, std::size_t limit, Ms answer_timeout) {
+StormResult storm(std::uint16_t port, const std::vector<std::vector<std::string>>& ids, int clients,
+                  std::size_t limit, Ms answer_timeout) {
   rlimit lim{};
   getrlimit(RLIMIT_NOFILE, &lim);
   lim.rlim_cur = lim.rlim_max;
@@ -130,9 +131,10 @@ StormResult storm(std::uint16_t port, const std::vector<std::vector<std::string>
     }
     cl.stream.reset();
   }
-  std::printf("storm of %d: %d delivered, %d truncated, %d busy, %d other failures; last answer "
-              "after %lld ms\n",
-              clients, r.delivered, r.truncated, r.busy, r.other_failure, r.last_answer_ms);
+  std::printf(
+      "storm of %d: %d delivered, %d truncated, %d busy, %d other failures; last answer "
+      "after %lld ms\n",
+      clients, r.delivered, r.truncated, r.busy, r.other_failure, r.last_answer_ms);
   return r;
 }
 

@@ -29,7 +29,8 @@ TEST(StreamEnd, ExpiredStreamWhoseSocketStaysFullIsLetGo) {
             {"SSEHUB_STREAM_HEARTBEAT_MS", "250"},
             {"SSEHUB_STREAM_MAX_CONNECTIONS_PER_SUBJECT", "1"},
             {"SSEHUB_STREAM_QUEUE_LIMIT_BYTES", "67108864"}});
-  const std::string reader = dev_token({"token", "--sub", "slow", "--subscribe", "c:*", "--ttl", "2s"});
+  const std::string reader =
+      dev_token({"token", "--sub", "slow", "--subscribe", "c:*", "--ttl", "2s"});
   const std::string publisher = dev_token({"token", "--sub", "pub", "--publish", "c:*"});
   SseStream s(d.port(), "/events?topic=c:x", {{"Authorization", "Bearer " + reader}});
   int small = 4096;

@@ -1,7 +1,5 @@
 #include "test_support.hpp"
 
-#include <atomic>
-#include <cstdlib>
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -11,6 +9,8 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <atomic>
+#include <cstdlib>
 
 #include <algorithm>
 #include <cstring>

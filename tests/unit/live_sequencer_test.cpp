@@ -144,7 +144,9 @@ TEST(LiveSequencer, RandomCutsAndLossesNeverLoseOrRepeatAnEvent) {
     for (std::size_t b = 0; b < batches.size(); ++b) {
       const std::uint64_t base = b ? heads[b - 1] : 0;
       const auto fate = rng() % 4;  // 0: lost, 1: cut off, 2-3: whole
-      std::size_t sent = fate == 0 ? 0 : fate == 1 ? rng() % (batches[b].size() + 1) : batches[b].size();
+      std::size_t sent = fate == 0   ? 0
+                         : fate == 1 ? rng() % (batches[b].size() + 1)
+                                     : batches[b].size();
       for (std::size_t i = 0; i < sent; ++i) take(s.on_event(ev(batches[b][i])), heads[b]);
       if (fate >= 2) take(s.on_notice(base, heads[b]), heads[b]);
       if (rng() % 5 == 0) {
