@@ -200,20 +200,29 @@ struct Continued {
   }
 };
 
+class FollowerFaults : public PostgresTest {
+ protected:
+  // SIGSTOPs the Postgres backend of the daemon's log follower; its pid, or -1.
+  pid_t stop_follower_backend() {
+    auto rows = pg().query(db_,
+                           "SELECT pid FROM pg_stat_activity WHERE application_name = "
+                           "'ssehub-follow' AND datname = '" +
+                               db_ + "'");
+    if (rows.size() != 1) return -1;
+    const pid_t backend = std::stoi(rows[0][0]);
+    return ::kill(backend, SIGSTOP) == 0 ? backend : -1;
+  }
+};
+
 // Regression: the log follower's call to a stopped backend never returned, so
 // the replica delivered nothing and stayed ready for as long as the stall lasted.
-TEST_F(PostgresFaults, StalledFollowerBackendIsLeftBehindAndDeliveryGoesOn) {
+TEST_F(FollowerFaults, StalledFollowerBackendIsLeftBehindAndDeliveryGoesOn) {
   Daemon d(pg_env());
   SseStream s(d.port(), "/events?topic=a");
   ASSERT_TRUE(open_ready(s));
   ASSERT_EQ(publish_and_see(d.port(), s).size(), 2u);
-  auto rows = pg().query(db_,
-                         "SELECT pid FROM pg_stat_activity WHERE application_name = "
-                         "'ssehub-follow' AND datname = '" +
-                             db_ + "'");
-  ASSERT_EQ(rows.size(), 1u);
-  const pid_t backend = std::stoi(rows[0][0]);
-  ASSERT_EQ(::kill(backend, SIGSTOP), 0);
+  const pid_t backend = stop_follower_backend();
+  ASSERT_GT(backend, 0);
   Continued cont{backend};
   const auto t0 = Clock::now();
   // Live delivery goes on through a new connection while the old backend stays stopped.
@@ -238,18 +247,13 @@ TEST_F(PostgresFaults, StalledFollowerBackendIsLeftBehindAndDeliveryGoesOn) {
 
 // Retention deletes events a stalled follower had not read yet: reading on from
 // where it was would skip them without a word. The stream is told instead.
-TEST_F(PostgresFaults, EventsPrunedBeforeTheFollowerReadThemAreSignalledNotSkipped) {
+TEST_F(FollowerFaults, EventsPrunedBeforeTheFollowerReadThemAreSignalledNotSkipped) {
   Daemon d(pg_env());
   SseStream s(d.port(), "/events?topic=a");
   ASSERT_TRUE(open_ready(s));
   ASSERT_EQ(publish_and_see(d.port(), s).size(), 2u);
-  auto rows = pg().query(db_,
-                         "SELECT pid FROM pg_stat_activity WHERE application_name = "
-                         "'ssehub-follow' AND datname = '" +
-                             db_ + "'");
-  ASSERT_EQ(rows.size(), 1u);
-  const pid_t backend = std::stoi(rows[0][0]);
-  ASSERT_EQ(::kill(backend, SIGSTOP), 0);
+  const pid_t backend = stop_follower_backend();
+  ASSERT_GT(backend, 0);
   Continued cont{backend};
   auto ids = publish(d.port(), R"([{"topic":"a","data":3},{"topic":"a","data":4}])");
   ASSERT_EQ(ids.size(), 2u);
