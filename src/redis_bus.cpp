@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <random>
 
@@ -141,6 +142,7 @@ void RedisBus::run() {
       std::lock_guard lock(mutex_);
       tracker_.disconnected();
     }
+    release_after_ = 0;  // the waiters are given up on below
     if (stopping_) break;
     auto step = lifecycle_.failed(jitter());
     ++reconnects_;
@@ -224,6 +226,7 @@ void RedisBus::serve() {
       while (auto r = sub_->next_reply()) handle(*r);
       flush_events();
     }
+    release_confirmed();
   }
 }
 
@@ -265,13 +268,17 @@ void RedisBus::handle(const redisReply& r) {
     {
       std::lock_guard lock(mutex_);
       tracker_.confirmed(*topic);
+      // A stream asking from now on waits for the release below too, even if
+      // its topics are all active already.
+      if (kind == "subscribe") release_pending_ = true;
     }
     if (kind == "subscribe") {
-      // What arrived before the confirmation reaches the hub before the streams
-      // it releases begin: their hand-off marks where live delivery became
-      // complete on every topic, and that mark must follow these events.
-      flush_events();
-      release_waiters(false);
+      // Everything heard before the confirmation, also what the sequencer still
+      // holds for its batch's notice, reaches the hub before the streams it
+      // completes begin: their hand-off marks where live delivery became complete
+      // on every topic, and that mark must follow those events.
+      release_after_ = std::max(release_after_, sequencer_.highest_buffered());
+      release_confirmed();
     }
   }
 }
@@ -471,16 +478,28 @@ bool RedisBus::subscribed(const std::vector<std::string>& topics, std::function<
   for (const auto& t : topics) {
     if (!tracker_.active(t)) w.missing.insert(t);
   }
-  if (w.missing.empty()) return true;
+  if (w.missing.empty() && !release_pending_) return true;
   w.done = std::move(later);
   waiters_.push_back(std::move(w));
   return false;
+}
+
+void RedisBus::release_confirmed() {
+  {
+    std::lock_guard lock(mutex_);
+    if (!release_pending_) return;
+  }
+  if (sequencer_.complete_through() < release_after_) return;
+  flush_events();
+  release_after_ = 0;
+  release_waiters(false);
 }
 
 void RedisBus::release_waiters(bool give_up) {
   std::vector<std::function<void()>> ready;
   {
     std::lock_guard lock(mutex_);
+    release_pending_ = false;
     for (auto it = waiters_.begin(); it != waiters_.end();) {
       for (auto m = it->missing.begin(); m != it->missing.end();) {
         m = tracker_.active(*m) ? it->missing.erase(m) : std::next(m);

@@ -47,6 +47,8 @@ class LiveSequencer {
 
   std::uint64_t complete_through() const { return complete_; }
   std::size_t buffered() const { return buffered_.size(); }
+  // The highest seq held for its batch's notice (0: none).
+  std::uint64_t highest_buffered() const { return buffered_.empty() ? 0 : buffered_.back().seq; }
   std::uint64_t duplicates() const { return duplicates_; }
 
  private:

@@ -109,6 +109,9 @@ class RedisBus final : public EventBus {
   void check_store_head();
   // Calls the waiters whose topics are confirmed, or all of them when giving up.
   void release_waiters(bool give_up);
+  // Releases the streams a SUBSCRIBE confirmation completed, once everything
+  // heard before that confirmation has reached the hub (see handle()).
+  void release_confirmed();
   void wake();
   bool sleep_for(std::chrono::milliseconds d);
 
@@ -130,6 +133,11 @@ class RedisBus final : public EventBus {
   DeadlineScheduler scheduler_;
   std::string epoch_;
   LiveSequencer sequencer_{0, kMaxBufferedEvents};
+  // A SUBSCRIBE was confirmed: waiting streams, and any that asks meanwhile, begin
+  // once the sequencer is complete through release_after_ (what it held when the
+  // confirmation came). release_pending_ is guarded by mutex_.
+  bool release_pending_ = false;
+  std::uint64_t release_after_ = 0;
   std::chrono::steady_clock::time_point next_store_check_{};
   std::vector<Event> pending_events_;
 

@@ -14,6 +14,7 @@
 
 #include "pg_test_support.hpp"
 #include "redis_server.hpp"
+#include "ssehub/redis_protocol.hpp"
 
 namespace ssehub::test {
 namespace {
@@ -284,6 +285,60 @@ TEST_F(RedisFaults, AFailedReplayOnAJustSubscribedTopicLeavesNoGapAfterTheFirstE
   }
   std::printf("%d of 8 rounds had their replay fail\n", failed_rounds);
   EXPECT_GE(failed_rounds, 4);
+}
+
+// Found by reading the fix above: a SUBSCRIBE confirmed in the middle of a batch.
+// Events of the subscribed topic x before it are still held for their batch's
+// notice when the new topic y is confirmed; the stream waiting for y must not
+// begin before they reach it, or x's events would be delivered with y's event
+// between them missing. The batch is written by hand: rows in the store, and on
+// Redis x's events, then (once y is subscribed) the notice.
+TEST_F(RedisFaults, ASubscribeConfirmedMidBatchLeavesNoGapAfterTheFirstEvent) {
+  Daemon a(redis_env());
+  ASSERT_TRUE(eventually([&] { return ready(a); }, 8000ms));
+  SseStream hold(a.port(), "/events?topic=x");  // x is subscribed on a; y is not
+  ASSERT_TRUE(open_ready(hold));
+  const std::string epoch = scalar("SELECT epoch FROM ssehub_meta WHERE id = 1");
+  const std::uint64_t head = std::stoull(scalar("SELECT head_seq FROM ssehub_meta WHERE id = 1"));
+  const std::vector<std::string> topics = {"x", "y", "x"};
+  for (std::size_t i = 0; i < topics.size(); ++i) {
+    pg().query(db_, "INSERT INTO ssehub_events (seq, topic, type, data) VALUES (" +
+                        std::to_string(head + 1 + i) + ", '" + topics[i] + "', 't', '{}')");
+  }
+  pg().query(db_,
+             "UPDATE ssehub_meta SET head_seq = " + std::to_string(head + 3) + " WHERE id = 1");
+  for (std::size_t i : {0u, 2u}) {  // y is not subscribed yet: its event is not heard
+    Event ev;
+    ev.seq = head + 1 + i;
+    ev.id = epoch + "-" + std::to_string(ev.seq);
+    ev.topic = topics[i];
+    ev.type = "t";
+    ev.data = "{}";
+    redis_.command({"PUBLISH", redis::topic_channel("ssehub", ev.topic), redis::encode_event(ev)});
+  }
+  SseStream s(a.port(), "/events?topic=x&topic=y");
+  ASSERT_TRUE(eventually([&] {
+    return redis_.command({"PUBSUB", "NUMSUB", redis::topic_channel("ssehub", "y")})
+        .ends_with("\n1");
+  }));
+  redis_.command(
+      {"PUBLISH", redis::heads_channel("ssehub"), redis::encode_heads({head, head + 3})});
+  ASSERT_EQ(s.read_head(), 200);
+  auto later =
+      publish(a.port(), R"([{"topic":"y","type":"t","data":4},{"topic":"x","type":"t","data":5}])");
+  ASSERT_EQ(later.size(), 2u);
+  std::vector<std::uint64_t> got;
+  while (got.empty() || got.back() < seq_of(later.back())) {
+    auto e = s.next_non_heartbeat(3000ms);
+    ASSERT_TRUE(e) << "received " << got.size() << " events\n" << tail(a.log());
+    if (e->type == "t" && e->id) got.push_back(seq_of(*e->id));
+  }
+  // Every committed event after the first one delivered follows it.
+  for (std::uint64_t seq = got.front(); seq <= got.back(); ++seq) {
+    EXPECT_NE(std::find(got.begin(), got.end(), seq), got.end())
+        << "seq " << seq << " missing after the first event " << got.front() << "\n"
+        << tail(a.log(), 1500);
+  }
 }
 
 // Regression: hiredis writes without MSG_NOSIGNAL, so a large publish on a
