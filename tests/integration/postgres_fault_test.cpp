@@ -7,6 +7,7 @@
 #include <signal.h>
 
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "pg_test_support.hpp"
 
@@ -193,37 +194,38 @@ TEST_F(PostgresFaults, KilledDatabaseRestartedLosesNoCommittedEvent) {
 }
 
 // Sends SIGCONT on scope exit, so a failed assertion leaves nothing stopped.
-struct Continued {
-  pid_t pid;
-  ~Continued() {
-    if (pid > 0) ::kill(pid, SIGCONT);
-  }
-};
-
 class FollowerFaults : public PostgresTest {
  protected:
-  // SIGSTOPs the Postgres backend of the daemon's log follower; its pid, or -1.
-  pid_t stop_follower_backend() {
+  // A daemon on the log follower with a live stream on topic a that received two
+  // events, then the follower's Postgres backend SIGSTOPped (continued at the end).
+  void start_then_stop_follower() {
+    d_.emplace(pg_env());
+    s_.emplace(d_->port(), "/events?topic=a");
+    ASSERT_TRUE(open_ready(*s_));
+    ASSERT_EQ(publish_and_see(d_->port(), *s_).size(), 2u);
     auto rows = pg().query(db_,
                            "SELECT pid FROM pg_stat_activity WHERE application_name = "
                            "'ssehub-follow' AND datname = '" +
                                db_ + "'");
-    if (rows.size() != 1) return -1;
-    const pid_t backend = std::stoi(rows[0][0]);
-    return ::kill(backend, SIGSTOP) == 0 ? backend : -1;
+    ASSERT_EQ(rows.size(), 1u);
+    backend_ = std::stoi(rows[0][0]);
+    ASSERT_EQ(::kill(backend_, SIGSTOP), 0);
   }
+  void TearDown() override {
+    if (backend_ > 0) ::kill(backend_, SIGCONT);
+  }
+  std::optional<Daemon> d_;
+  std::optional<SseStream> s_;
+  pid_t backend_ = -1;
 };
 
 // Regression: the log follower's call to a stopped backend never returned, so
 // the replica delivered nothing and stayed ready for as long as the stall lasted.
 TEST_F(FollowerFaults, StalledFollowerBackendIsLeftBehindAndDeliveryGoesOn) {
-  Daemon d(pg_env());
-  SseStream s(d.port(), "/events?topic=a");
-  ASSERT_TRUE(open_ready(s));
-  ASSERT_EQ(publish_and_see(d.port(), s).size(), 2u);
-  const pid_t backend = stop_follower_backend();
-  ASSERT_GT(backend, 0);
-  Continued cont{backend};
+  ASSERT_NO_FATAL_FAILURE(start_then_stop_follower());
+  Daemon& d = *d_;
+  SseStream& s = *s_;
+  const pid_t backend = backend_;
   const auto t0 = Clock::now();
   // Live delivery goes on through a new connection while the old backend stays stopped.
   ASSERT_EQ(publish_and_see(d.port(), s).size(), 2u) << tail(d.log());
@@ -248,13 +250,9 @@ TEST_F(FollowerFaults, StalledFollowerBackendIsLeftBehindAndDeliveryGoesOn) {
 // Retention deletes events a stalled follower had not read yet: reading on from
 // where it was would skip them without a word. The stream is told instead.
 TEST_F(FollowerFaults, EventsPrunedBeforeTheFollowerReadThemAreSignalledNotSkipped) {
-  Daemon d(pg_env());
-  SseStream s(d.port(), "/events?topic=a");
-  ASSERT_TRUE(open_ready(s));
-  ASSERT_EQ(publish_and_see(d.port(), s).size(), 2u);
-  const pid_t backend = stop_follower_backend();
-  ASSERT_GT(backend, 0);
-  Continued cont{backend};
+  ASSERT_NO_FATAL_FAILURE(start_then_stop_follower());
+  Daemon& d = *d_;
+  SseStream& s = *s_;
   auto ids = publish(d.port(), R"([{"topic":"a","data":3},{"topic":"a","data":4}])");
   ASSERT_EQ(ids.size(), 2u);
   const std::string last = std::to_string(seq_of(ids.back()));
