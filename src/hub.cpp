@@ -7,47 +7,25 @@
 
 namespace ssehub {
 
-std::vector<std::vector<std::uint32_t>> route_events(const EventBatch& batch,
-                                                     const TopicWorkers& where,
-                                                     std::size_t workers) {
-  std::vector<std::vector<std::uint32_t>> routes(workers);
-  for (std::size_t i = 0; i < batch.size(); ++i) {
-    auto it = where.find(batch[i].topic);
-    if (it == where.end()) continue;
-    for (std::size_t w = 0; w < workers && w < it->second.size(); ++w) {
-      if (it->second[w]) routes[w].push_back(static_cast<std::uint32_t>(i));
-    }
-  }
-  return routes;
-}
-
 void Hub::dispatch(EventBatchPtr batch) {
-  std::vector<std::vector<std::uint32_t>> routes;
-  {
-    std::lock_guard lock(mutex_);
-    routes = route_events(*batch, topic_workers_, workers_.size());
-  }
-  // Each event is encoded once, for the workers that want it.
-  std::vector<std::string> encoded(batch->size());
-  for (const auto& picks : routes) {
-    for (auto i : picks) {
-      if (encoded[i].empty()) {
-        const Event& ev = (*batch)[i];
-        encoded[i] = encode_event(ev.id, ev.type, ev.data);
-      }
-    }
-  }
+  // Every worker gets every event; which of its streams want one is decided on
+  // its own thread, in order with streams joining. (Choosing workers here would
+  // miss a stream that joins a topic while the batch waits in the inbox, beside
+  // events of its other topics that were chosen for that worker.)
+  std::vector<std::string> encoded;
+  encoded.reserve(batch->size());
+  for (const Event& ev : *batch) encoded.push_back(encode_event(ev.id, ev.type, ev.data));
+  std::vector<std::uint32_t> all(batch->size());
+  for (std::uint32_t i = 0; i < all.size(); ++i) all[i] = i;
   // Each worker gets its own copy of the bytes, shared by all of its streams, so
   // reference counts never bounce between cores during fan-out.
-  for (std::size_t w = 0; w < workers_.size(); ++w) {
-    if (routes[w].empty()) continue;
+  for (Worker* w : workers_) {
     auto fanout = std::make_shared<FanoutBatch>();
     fanout->events = batch;
-    fanout->frames.reserve(routes[w].size());
-    for (auto i : routes[w])
-      fanout->frames.push_back(std::make_shared<const std::string>(encoded[i]));
-    fanout->picks = std::move(routes[w]);
-    workers_[w]->enqueue_fanout(std::move(fanout));
+    fanout->picks = all;
+    fanout->frames.reserve(encoded.size());
+    for (const auto& f : encoded) fanout->frames.push_back(std::make_shared<const std::string>(f));
+    w->enqueue_fanout(std::move(fanout));
   }
 }
 

@@ -1,11 +1,9 @@
 #pragma once
 // The fan-out. Each reactor thread (Worker) keeps its own topic -> streams registry,
 // touched only by that thread, so fan-out takes no lock on it: the hub encodes
-// each event's SSE frame once and queues, in the inbox of each worker that has a
-// subscriber of the event's topic, the events that concern it; the worker hands
-// them to its local subscribers. Queueing in bus order keeps per-stream delivery
-// in id order. A worker joins a topic here before any of its streams is told
-// `ready` or replays, so an event committed after that always reaches it.
+// each event's SSE frame once and queues the batch in every worker's inbox, which
+// hands it to its local subscribers. Queueing in bus order keeps per-stream
+// delivery in id order.
 //
 // Threads: dispatch() from any thread; topic_joined/left from reactor threads.
 
@@ -34,14 +32,8 @@ struct FanoutBatch {
   std::string gap_epoch;
 };
 
-// Which workers have a subscriber of each topic.
+// Which workers have a subscriber of each topic (for the bus's first and last).
 using TopicWorkers = std::unordered_map<std::string, std::vector<bool>>;
-
-// For each of `workers` workers, the indices of the batch's events that have a
-// subscriber there, in order. Pure.
-std::vector<std::vector<std::uint32_t>> route_events(const EventBatch& batch,
-                                                     const TopicWorkers& where,
-                                                     std::size_t workers);
 
 class Hub {
  public:

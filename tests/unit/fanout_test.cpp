@@ -1,5 +1,5 @@
-// The fan-out's pure parts: which worker gets which events, the bounded inbox,
-// and the log follower's catch-up decision.
+// The fan-out's pure parts: the bounded inbox, and the log follower's catch-up
+// decision.
 #include <gtest/gtest.h>
 
 #include "ssehub/catch_up.hpp"
@@ -31,19 +31,6 @@ std::shared_ptr<const FanoutBatch> fanout(std::vector<std::uint64_t> seqs,
   }
   b->events = events;
   return b;
-}
-
-TEST(RouteEvents, AWorkerGetsOnlyTheEventsOfItsTopicsInOrder) {
-  EventBatch batch = {event(1, "a"), event(2, "b"), event(3, "a"), event(4, "c")};
-  TopicWorkers where;
-  where["a"] = {true, false, true};
-  where["b"] = {false, true};  // shorter than the worker count: the rest have none
-  const auto routes = route_events(batch, where, 3);
-  ASSERT_EQ(routes.size(), 3u);
-  EXPECT_EQ(routes[0], (std::vector<std::uint32_t>{0, 2}));
-  EXPECT_EQ(routes[1], (std::vector<std::uint32_t>{1}));
-  EXPECT_EQ(routes[2], (std::vector<std::uint32_t>{0, 2}));
-  EXPECT_TRUE(route_events(batch, {}, 3)[0].empty());  // nobody subscribed: nothing copied
 }
 
 TEST(FanoutInbox, QueuesInOrderAndWakesOnlyWhenItWasEmpty) {
