@@ -30,6 +30,21 @@ TEST_F(PostgresPublishFaults, EveryAnswerMatchesWhatWasStoredWhileTheDatabaseSta
   SseStream live(d.port(), "/events?topic=w");
   ASSERT_TRUE(open_ready(live));
 
+  // The live stream is read all along, so it never lags into a slow consumer.
+  // It stops once it has as many events as were stored (`expected`, set after the
+  // run), or after 10 s without a new one.
+  std::vector<SseEvent> delivered;
+  std::atomic<std::size_t> expected{SIZE_MAX};
+  std::thread reader([&] {
+    auto quiet_since = Clock::now();
+    while (delivered.size() < expected && Clock::now() - quiet_since < 10s) {
+      auto e = live.next_non_heartbeat(500ms);
+      if (!e || e->type != "t") continue;
+      delivered.push_back(*e);
+      quiet_since = Clock::now();
+    }
+  });
+
   std::mutex mutex;
   std::map<std::string, std::string> acked;  // id -> marker, from 201 answers
   std::set<std::string> sent;
@@ -39,7 +54,9 @@ TEST_F(PostgresPublishFaults, EveryAnswerMatchesWhatWasStoredWhileTheDatabaseSta
   for (int p = 0; p < 6; ++p) {
     publishers.emplace_back([&, p] {
       std::mt19937 rng(seed + static_cast<unsigned>(p));
-      for (int n = 0; running && n < 400; ++n) {
+      // Publishers go on for as long as the nemesis does (bounded in count too),
+      // so every pause finds requests waiting.
+      for (int n = 0; running && n < 20000; ++n) {
         json body = json::array();
         std::vector<std::string> markers;
         const int events = 1 + static_cast<int>(rng() % 3);
@@ -61,14 +78,17 @@ TEST_F(PostgresPublishFaults, EveryAnswerMatchesWhatWasStoredWhileTheDatabaseSta
       }
     });
   }
-  // The nemesis: the whole database stops for 50-600 ms at random moments.
+  // The nemesis: the whole database stops for 50-600 ms at random moments, and
+  // every fourth pause lasts 700-900 ms, well past the 300 ms publish timeout, so
+  // some requests must time out whatever the random draw.
   std::mt19937 rng(seed);
   const auto end = Clock::now() + 6s;
   int pauses = 0;
   while (Clock::now() < end) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50 + rng() % 300));
+    const auto pause = pauses % 4 == 0 ? 700 + rng() % 200 : 50 + rng() % 550;
     pg().pause();
-    std::this_thread::sleep_for(std::chrono::milliseconds(50 + rng() % 550));
+    std::this_thread::sleep_for(std::chrono::milliseconds(pause));
     pg().resume();
     ++pauses;
   }
@@ -82,6 +102,8 @@ TEST_F(PostgresPublishFaults, EveryAnswerMatchesWhatWasStoredWhileTheDatabaseSta
     stored[std::stoull(row[0])] = row[1];
     ++copies[row[1]];
   }
+  expected = stored.size();
+  reader.join();
   std::printf("%d pauses, %zu events stored, %zu acknowledged, %d requests failed\n", pauses,
               stored.size(), acked.size(), failures.load());
   ASSERT_GT(acked.size(), 0u);
@@ -95,17 +117,14 @@ TEST_F(PostgresPublishFaults, EveryAnswerMatchesWhatWasStoredWhileTheDatabaseSta
   // Live delivery: every id carries its stored event, in increasing order.
   std::uint64_t last = 0;
   std::size_t seen = 0;
-  while (seen < stored.size()) {
-    auto e = live.next_non_heartbeat(5000ms);
-    if (!e) break;
-    if (e->type != "t") continue;
-    const auto seq = seq_of(*e->id);
+  for (const auto& e : delivered) {
+    const auto seq = seq_of(*e.id);
     EXPECT_GT(seq, last);
     last = seq;
     ++seen;
     auto it = stored.find(seq);
-    ASSERT_NE(it, stored.end()) << "live id " << *e->id << " is not stored";
-    EXPECT_EQ(it->second, json::parse(e->data)["m"]) << "live id " << *e->id;
+    ASSERT_NE(it, stored.end()) << "live id " << *e.id << " is not stored";
+    EXPECT_EQ(it->second, json::parse(e.data)["m"]) << "live id " << *e.id;
   }
   EXPECT_EQ(seen, stored.size());
   EXPECT_TRUE(d.running());
