@@ -75,7 +75,7 @@ void StreamSession::start() {
 }
 
 void StreamSession::begin() {
-  if (begun_ || closed_ || close_after_flush_) return;
+  if (begun_ || ending()) return;
   begun_ = true;
   handoff_.subscribed();
   std::string head =
@@ -124,7 +124,7 @@ void StreamSession::start_replay() {
 }
 
 void StreamSession::on_replay(ReplayResult result, std::chrono::steady_clock::time_point started) {
-  if (closed_ || close_after_flush_) return;
+  if (ending()) return;
   ctx_.metrics.replay_seconds.observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   const std::size_t limit = ctx_.config.replay.limit;
@@ -189,7 +189,7 @@ void StreamSession::on_replay(ReplayResult result, std::chrono::steady_clock::ti
 
 void StreamSession::push_live(std::uint64_t seq, const std::shared_ptr<const std::string>& frame,
                               bool write_direct) {
-  if (closed_ || close_after_flush_) return;
+  if (ending()) return;
   switch (handoff_.offer(seq, frame)) {
     case ReplayHandoff::Offer::deliver:
       ++events_sent_;
@@ -221,7 +221,7 @@ std::string StreamSession::encode_gap(const std::string& epoch, std::uint64_t re
 }
 
 void StreamSession::signal_gap(const std::string& epoch, std::uint64_t resume_seq) {
-  if (closed_ || close_after_flush_) return;
+  if (ending()) return;
   if (!begun_ || handoff_.replaying()) {
     if (resume_seq > pending_gap_) {
       pending_gap_ = resume_seq;
@@ -244,7 +244,7 @@ void StreamSession::send_gap(const std::string& epoch, std::uint64_t resume_seq)
 
 void StreamSession::push_control(std::shared_ptr<const std::string> frame) {
   // Nothing may precede the response head (heartbeats while the bus subscribes).
-  if (closed_ || close_after_flush_ || !begun_) return;
+  if (ending() || !begun_) return;
   enqueue(std::move(frame));
 }
 
@@ -388,7 +388,7 @@ void StreamSession::end_for_expiry() {
 }
 
 void StreamSession::end_after(std::shared_ptr<const std::string> frame, std::string_view reason) {
-  if (closed_ || close_after_flush_) return;
+  if (ending()) return;
   if (!begun_) return close(reason);  // no response started: just close
   // Still in the worker's list: a stream whose socket stays full while it ends
   // is let go by the stall check like any other.

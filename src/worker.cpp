@@ -228,8 +228,14 @@ void Worker::drain_tick() {
   std::size_t remaining_ticks =
       now >= drain_end_ ? 1 : static_cast<std::size_t>((drain_end_ - now) / kTick) + 1;
   std::size_t n = (sessions_.size() + remaining_ticks - 1) / remaining_ticks;
-  for (std::size_t i = 0; i < n && !sessions_.empty(); ++i) {
-    sessions_.back()->end_for_drain();
+  // From the end of the list, skipping streams already ending: one whose socket
+  // stays full stays listed (the stall check lets it go) and must not hold up the
+  // rest. Ending a stream may remove it, moving the last one into its place: that
+  // one was passed already.
+  for (std::size_t i = sessions_.size(); i-- > 0 && n > 0;) {
+    if (i >= sessions_.size() || sessions_[i]->ending()) continue;
+    sessions_[i]->end_for_drain();
+    --n;
   }
   if (sessions_.empty()) return;
   drain_timer_.expires_after(kTick);

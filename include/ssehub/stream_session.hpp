@@ -48,6 +48,8 @@ class StreamSession : public std::enable_shared_from_this<StreamSession> {
   void signal_gap(const std::string& epoch, std::uint64_t resume_seq);
   void flush();
   void end_for_drain();
+  // Closed, or ending once its queue is written.
+  bool ending() const { return closed_ || close_after_flush_; }
   void end_for_expiry();
   std::int64_t expires_at() const { return expires_at_; }
   std::size_t& topic_index(std::uint32_t slot) { return slots_[slot].index; }

@@ -3,8 +3,12 @@
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 
+#include <csignal>
+#include <memory>
+
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "test_support.hpp"
 
@@ -57,6 +61,39 @@ TEST(StreamEnd, ExpiredStreamWhoseSocketStaysFullIsLetGo) {
       10000ms))
       << "the expired stream still holds the subject's slot";
   EXPECT_TRUE(d.running());
+}
+
+// Regression: the drain ends one stream after another from the end of the
+// worker's list, and a stream whose socket stays full stays on it while it ends;
+// every later tick ended that same stream again, so the streams behind it got no
+// final `retry:` and were all cut together when the window ran out.
+TEST(StreamEnd, ADrainGoesOnPastAStreamWhoseSocketStaysFull) {
+  Daemon d({{"SSEHUB_SERVER_THREADS", "1"},
+            {"SSEHUB_SERVER_DRAIN_TIMEOUT_MS", "2000"},
+            {"SSEHUB_STREAM_QUEUE_LIMIT_BYTES", "67108864"}});
+  std::vector<std::unique_ptr<SseStream>> readers;
+  for (int i = 0; i < 6; ++i) {
+    readers.push_back(std::make_unique<SseStream>(d.port(), "/events?topic=r"));
+    ASSERT_EQ(readers.back()->read_head(), 200);
+  }
+  // Opened last, so the drain ends it first; it never reads.
+  SseStream stuck(d.port(), "/events?topic=big");
+  int small = 4096;
+  setsockopt(stuck.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  ASSERT_EQ(stuck.read_head(), 200);
+  const std::string pad(60000, 'x');
+  for (int i = 0; i < 200; ++i) {
+    auto r = http(d.port(), "POST", "/publish",
+                  json{{"topic", "big"}, {"type", "t"}, {"data", pad}}.dump(),
+                  {{"Content-Type", "application/json"}});
+    ASSERT_EQ(r.status, 201) << r.body;
+  }
+  kill(d.pid(), SIGTERM);
+  for (auto& s : readers) {
+    EXPECT_TRUE(s->wait_closed(4000ms));
+    EXPECT_EQ(s->retries().size(), 2u) << "a reader was cut without its final retry:";
+  }
+  EXPECT_EQ(d.stop(0, 5000ms), 0);
 }
 
 }  // namespace
