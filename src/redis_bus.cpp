@@ -159,6 +159,7 @@ void RedisBus::run() {
 
 void RedisBus::connect_and_subscribe() {
   sub_ = std::make_unique<RedisConnection>(endpoint_, kIoTimeout);
+  unanswered_.clear();
   std::vector<std::string> topics;
   {
     std::lock_guard lock(mutex_);
@@ -206,6 +207,7 @@ void RedisBus::serve() {
     apply_topic_changes();
     // A probe that arrived while this thread waited on the store is not a miss.
     drain();
+    check_unanswered();
     sentinel_tick();
     if (Clock::now() >= next_store_check_) {
       check_store_head();
@@ -247,11 +249,22 @@ void RedisBus::apply_topic_changes() {
     changes = tracker_.changes();
   }
   if (changes.empty()) return;
+  const auto now = Clock::now();
   for (auto& c : changes) {
     sub_->append({c.subscribe ? "SUBSCRIBE" : "UNSUBSCRIBE",
                   redis::topic_channel(options_.prefix, c.topic)});
+    unanswered_.push_back(now);
   }
   sub_->flush();
+}
+
+// A SUBSCRIBE that Redis never answers would keep the streams waiting for it (and
+// with the sentinel off, for good): past the deadline the connection is given up,
+// the streams go on, and the next connection subscribes and recovers.
+void RedisBus::check_unanswered() {
+  if (!unanswered_.empty() && Clock::now() - unanswered_.front() > kIoTimeout * 2) {
+    throw Failure("no SUBSCRIBE/UNSUBSCRIBE confirmation in time");
+  }
 }
 
 void RedisBus::handle(const redisReply& r) {
@@ -265,6 +278,7 @@ void RedisBus::handle(const redisReply& r) {
   auto topic = redis::channel_topic(options_.prefix, channel);
   if (!topic) return;
   if (kind == "subscribe" || kind == "unsubscribe") {
+    if (!unanswered_.empty()) unanswered_.pop_front();
     {
       std::lock_guard lock(mutex_);
       tracker_.confirmed(*topic);

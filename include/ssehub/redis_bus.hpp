@@ -30,6 +30,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -94,6 +95,7 @@ class RedisBus final : public EventBus {
   void connect_and_subscribe();
   void serve();
   void apply_topic_changes();
+  void check_unanswered();
   void handle(const redisReply& reply);
   void on_message(const std::string& channel, const std::string& payload);
   // Hands on what the sequencer released, and recovers when it asks to.
@@ -139,6 +141,9 @@ class RedisBus final : public EventBus {
   bool release_pending_ = false;
   std::uint64_t release_after_ = 0;
   std::chrono::steady_clock::time_point next_store_check_{};
+  // When each SUBSCRIBE/UNSUBSCRIBE sent while serving was sent, oldest first;
+  // Redis answers them in order, and one unanswered past its deadline reconnects.
+  std::deque<std::chrono::steady_clock::time_point> unanswered_;
   std::vector<Event> pending_events_;
 
   // Shared with reactor threads.

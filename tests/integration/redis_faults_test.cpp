@@ -341,6 +341,32 @@ TEST_F(RedisFaults, ASubscribeConfirmedMidBatchLeavesNoGapAfterTheFirstEvent) {
   }
 }
 
+// Regression: a SUBSCRIBE sent while serving had no deadline. With the sentinel
+// off and Redis stopped, a stream on a topic new to the replica waited for its
+// confirmation for good, with no response at all.
+TEST_F(RedisFaults, ASubscribeRedisNeverAnswersEndsTheWaitWithinItsDeadline) {
+  Daemon a(redis_env({{"SSEHUB_BUS_SENTINEL_INTERVAL_MS", "0"}}));
+  ASSERT_TRUE(eventually([&] { return ready(a); }, 8000ms));
+  redis_.pause();
+  const auto start = Clock::now();
+  SseStream s(a.port(), "/events?topic=never-confirmed");
+  const int status = s.read_head(6000ms);
+  const auto waited = Clock::now() - start;
+  redis_.resume();
+  EXPECT_EQ(status, 200) << "no answer to a stream waiting for its SUBSCRIBE\n" << tail(a.log());
+  EXPECT_LT(waited, 4000ms);
+  // Once Redis answers again, the replica subscribes and delivers.
+  ASSERT_TRUE(eventually([&] { return ready(a); }, 8000ms));
+  SseStream t(a.port(), "/events?topic=never-confirmed");
+  ASSERT_TRUE(open_ready(t));
+  auto ids = publish(a.port(), R"({"topic":"never-confirmed","type":"t","data":1})");
+  ASSERT_EQ(ids.size(), 1u);
+  auto e = t.next_non_heartbeat(5000ms);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->id, ids[0]);
+  EXPECT_TRUE(a.running());
+}
+
 // Regression: hiredis writes without MSG_NOSIGNAL, so a large publish on a
 // connection Redis had closed ended the process on SIGPIPE.
 TEST_F(RedisFaults, PublisherConnectionClosedByRedisDoesNotKillTheDaemon) {
