@@ -509,10 +509,19 @@ void RedisBus::release_confirmed() {
   release_waiters(false);
 }
 
+std::uint64_t RedisBus::incomplete_through() const {
+  std::lock_guard lock(mutex_);
+  return released_through_;
+}
+
 void RedisBus::release_waiters(bool give_up) {
   std::vector<std::function<void()>> ready;
   {
     std::lock_guard lock(mutex_);
+    // A stream that skips the wait from now on may still be offered what was
+    // dispatched up to here (it waits in its reactor's inbox), without the events
+    // of topics confirmed meanwhile: it begins past this mark.
+    released_through_ = std::max(released_through_, sequencer_.complete_through());
     release_pending_ = false;
     for (auto it = waiters_.begin(); it != waiters_.end();) {
       for (auto m = it->missing.begin(); m != it->missing.end();) {

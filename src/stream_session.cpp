@@ -77,7 +77,7 @@ void StreamSession::start() {
 void StreamSession::begin() {
   if (begun_ || ending()) return;
   begun_ = true;
-  handoff_.subscribed();
+  handoff_.subscribed(ctx_.bus->incomplete_through());
   std::string head =
       "HTTP/1.1 200 OK\r\n"
       "Content-Type: text/event-stream\r\n"

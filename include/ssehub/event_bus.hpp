@@ -39,6 +39,11 @@ class EventBus {
     (void)later;
     return true;
   }
+  // The highest seq this bus may have delivered in part: events of a batch heard
+  // before one of its topics was subscribed, which can still wait in a reactor
+  // thread's inbox. A stream that begins now treats what it is offered up to there
+  // as incomplete (see ReplayHandoff::subscribed). 0 for a bus that never does.
+  virtual std::uint64_t incomplete_through() const { return 0; }
 
   virtual bool ready() const = 0;
   virtual std::string health_json() const = 0;

@@ -70,6 +70,7 @@ class RedisBus final : public EventBus {
   void topic_added(const std::string& topic) override;
   void topic_removed(const std::string& topic) override;
   bool subscribed(const std::vector<std::string>& topics, std::function<void()> later) override;
+  std::uint64_t incomplete_through() const override;
   bool ready() const override;
   std::string health_json() const override;
   void render_metrics(std::string& out) const override;
@@ -140,6 +141,10 @@ class RedisBus final : public EventBus {
   // confirmation came). release_pending_ is guarded by mutex_.
   bool release_pending_ = false;
   std::uint64_t release_after_ = 0;
+  // What the sequencer was complete through at the last release: every batch
+  // heard before the confirmations so far was dispatched by then, and anything
+  // after it is complete on every active topic. Guarded by mutex_.
+  std::uint64_t released_through_ = 0;
   std::chrono::steady_clock::time_point next_store_check_{};
   // When each SUBSCRIBE/UNSUBSCRIBE sent while serving was sent, oldest first;
   // Redis answers them in order, and one unanswered past its deadline reconnects.

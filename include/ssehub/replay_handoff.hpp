@@ -5,6 +5,7 @@
 // After that, live events pass through with a strictly increasing seq. Pure; owned
 // by one connection and used from its thread only.
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -37,10 +38,14 @@ class ReplayHandoff {
 
   // The bus confirmed every topic of the connection. Live events offered before
   // may be incomplete: a bus that subscribes per topic (Redis) delivered the
-  // other topics' events while one was not yet subscribed. Only what comes after
-  // is complete on every topic, so a hand-off that has no replay to fill that
-  // (no Last-Event-ID, or a replay that failed) resumes after them.
-  void subscribed() { incomplete_through_ = highest_offered_; }
+  // other topics' events while one was not yet subscribed. So may those the bus
+  // names (`bus_incomplete_through`: dispatched before that, not yet offered).
+  // Only what comes after both is complete on every topic, so a hand-off that has
+  // no replay to fill that (no Last-Event-ID, or a replay that failed) resumes
+  // after them.
+  void subscribed(std::uint64_t bus_incomplete_through = 0) {
+    incomplete_through_ = std::max(highest_offered_, bus_incomplete_through);
+  }
   std::uint64_t incomplete_through() const { return incomplete_through_; }
 
   // Outside a replay: live events up to `seq` are settled (skipped from now on).

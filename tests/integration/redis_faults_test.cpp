@@ -12,6 +12,7 @@
 #include <set>
 #include <thread>
 
+#include "join_burst.hpp"
 #include "pg_test_support.hpp"
 #include "redis_server.hpp"
 #include "ssehub/redis_protocol.hpp"
@@ -339,6 +340,26 @@ TEST_F(RedisFaults, ASubscribeConfirmedMidBatchLeavesNoGapAfterTheFirstEvent) {
         << "seq " << seq << " missing after the first event " << got.front() << "\n"
         << tail(a.log(), 1500);
   }
+}
+
+// Streams that join a topic right after its SUBSCRIBE was confirmed do not wait
+// for the bus, yet what it heard before the confirmation (the other topics'
+// events, without the new topic's between them) may still wait in their reactor
+// thread's inbox. Each round subscribes a new topic mid-burst and opens six
+// streams on it at random moments.
+TEST_F(RedisFaults, StreamsJoiningATopicJustSubscribedMissNothingAfterTheirFirstEvent) {
+  // The round's streams are read one after the other: their queues hold the rest.
+  Daemon a(
+      redis_env({{"SSEHUB_SERVER_THREADS", "1"}, {"SSEHUB_STREAM_QUEUE_LIMIT_BYTES", "67108864"}})),
+      b(redis_env());
+  ASSERT_TRUE(eventually([&] { return ready(a) && ready(b); }, 8000ms));
+  // Many readers of "hot" keep a's reactor busy with fan-out, so a stream's
+  // request can wait behind it while the subscriber confirms a new topic.
+  check_joins_mid_burst(
+      {.publish_port = b.port(), .stream_port = a.port(), .streams = 6, .holders = 40, .log = [&] {
+         return tail(a.log(), 3000);
+       }});
+  EXPECT_TRUE(a.running());
 }
 
 // Regression: a SUBSCRIBE sent while serving had no deadline. With the sentinel

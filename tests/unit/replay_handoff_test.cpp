@@ -90,5 +90,26 @@ TEST(ReplayHandoff, AFailedReplayResumesWhereLiveDeliveryBecameComplete) {
   EXPECT_EQ(seqs(h.finish_replay(resume)), (std::vector<std::uint64_t>{8, 9}));
 }
 
+// The same stream, but 5 and 7 were dispatched before the bus's last release and
+// are offered only after the stream began (they waited in its reactor's inbox):
+// the bus's mark, not what the stream had been offered, says where delivery
+// became complete.
+TEST(ReplayHandoff, WhatTheBusDispatchedBeforeItsLastReleaseIsIncompleteToo) {
+  ReplayHandoff h(1024);
+  h.begin_replay();
+  h.subscribed(7);
+  EXPECT_EQ(h.incomplete_through(), 7u);
+  EXPECT_EQ(h.offer(5, frame(5)), ReplayHandoff::Offer::held);
+  EXPECT_EQ(h.offer(7, frame(7)), ReplayHandoff::Offer::held);
+  EXPECT_EQ(h.offer(8, frame(8)), ReplayHandoff::Offer::held);
+  EXPECT_EQ(seqs(h.finish_replay(h.incomplete_through())), (std::vector<std::uint64_t>{8}));
+  // What the stream was offered before counts when it is the higher.
+  ReplayHandoff g(1024);
+  g.begin_replay();
+  EXPECT_EQ(g.offer(9, frame(9)), ReplayHandoff::Offer::held);
+  g.subscribed(7);
+  EXPECT_EQ(g.incomplete_through(), 9u);
+}
+
 }  // namespace
 }  // namespace ssehub
