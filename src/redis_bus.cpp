@@ -141,6 +141,9 @@ void RedisBus::run() {
     {
       std::lock_guard lock(mutex_);
       tracker_.disconnected();
+      // Before the state says reconnecting (streams then skip the wait): what was
+      // dispatched so far may lack the topics not confirmed yet.
+      released_through_ = std::max(released_through_, sequencer_.complete_through());
     }
     release_after_ = 0;  // the waiters are given up on below
     if (stopping_) break;
@@ -262,9 +265,20 @@ void RedisBus::apply_topic_changes() {
 // with the sentinel off, for good): past the deadline the connection is given up,
 // the streams go on, and the next connection subscribes and recovers.
 void RedisBus::check_unanswered() {
-  if (!unanswered_.empty() && Clock::now() - unanswered_.front() > kIoTimeout * 2) {
-    throw Failure("no SUBSCRIBE/UNSUBSCRIBE confirmation in time");
+  const auto overdue = [this] {
+    return !unanswered_.empty() && Clock::now() - unanswered_.front() > kIoTimeout * 2;
+  };
+  if (!overdue()) return;
+  // The answer may wait behind a backlog this thread has not read yet (it was
+  // busy with the store): read everything there is before judging.
+  for (int rounds = 0; rounds < 4096 && overdue(); ++rounds) {
+    pollfd p{sub_->fd(), POLLIN, 0};
+    if (::poll(&p, 1, 0) <= 0 || !(p.revents & (POLLIN | POLLHUP | POLLERR))) break;
+    sub_->read_available();
+    while (auto r = sub_->next_reply()) handle(*r);
   }
+  flush_events();
+  if (overdue()) throw Failure("no SUBSCRIBE/UNSUBSCRIBE confirmation in time");
 }
 
 void RedisBus::handle(const redisReply& r) {
@@ -356,7 +370,10 @@ void RedisBus::recover(const char* why) {
   std::vector<std::string> active;
   {
     std::lock_guard lock(mutex_);
-    active = tracker_.active_topics();
+    // Not only the active ones: a topic whose last stream just left is still
+    // subscribed (and one joined meanwhile is active again with no command), and
+    // recovered() drops its events up to the head too.
+    active = tracker_.known_topics();
   }
   std::vector<std::string_view> topics(active.begin(), active.end());
   pg_watch_.rearm();

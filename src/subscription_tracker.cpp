@@ -70,6 +70,12 @@ std::size_t SubscriptionTracker::active_count() const {
   return n;
 }
 
+std::vector<std::string> SubscriptionTracker::known_topics() const {
+  std::vector<std::string> out;
+  for (const auto& [topic, e] : topics_) out.push_back(topic);
+  return out;
+}
+
 std::vector<std::string> SubscriptionTracker::active_topics() const {
   std::vector<std::string> out;
   for (const auto& [topic, e] : topics_) {

@@ -43,6 +43,10 @@ class SubscriptionTracker {
   bool active(const std::string& topic) const;
   std::size_t active_count() const;
   std::vector<std::string> active_topics() const;
+  // Every topic the connection may hear messages on, active or not: wanted,
+  // subscribed, or with a command in flight. A recovery from the store reads
+  // these, because the events it settles are dropped from every channel.
+  std::vector<std::string> known_topics() const;
 
  private:
   struct Entry {

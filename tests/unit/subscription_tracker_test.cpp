@@ -89,5 +89,28 @@ TEST(SubscriptionTracker, AForgottenTopicIgnoresLateConfirmations) {
   EXPECT_TRUE(t.active_topics().empty());
 }
 
+// A recovery reads every topic the connection may hear: one whose last stream
+// left is still subscribed until its UNSUBSCRIBE is answered (and a stream that
+// joins it meanwhile finds it active with no command), one whose SUBSCRIBE is in
+// flight will be. Reading only the active ones left such a topic's events out of
+// the recovery, which then dropped them from the channel as settled.
+TEST(SubscriptionTracker, KnownTopicsAreEveryTopicTheConnectionMayHear) {
+  SubscriptionTracker t;
+  t.want("left");
+  t.want("kept");
+  t.changes();
+  t.confirmed("left");
+  t.confirmed("kept");
+  t.unwant("left");  // the subscriber thread has not sent UNSUBSCRIBE yet
+  t.want("new");
+  t.changes();  // -left +new, both in flight
+  std::vector<std::string> active = t.active_topics();
+  EXPECT_EQ(active, (std::vector<std::string>{"kept"}));
+  EXPECT_EQ(t.known_topics(), (std::vector<std::string>{"kept", "left", "new"}));
+  t.confirmed("left");
+  t.confirmed("new");
+  EXPECT_EQ(t.known_topics(), (std::vector<std::string>{"kept", "new"}));
+}
+
 }  // namespace
 }  // namespace ssehub
