@@ -35,11 +35,15 @@ std::uint64_t DeadlineScheduler::schedule(Clock::time_point when, std::function<
 }
 
 void DeadlineScheduler::cancel(std::uint64_t id) {
-  std::lock_guard lock(mutex_);
+  std::unique_lock lock(mutex_);
   auto it = index_.find(id);
-  if (it == index_.end()) return;
-  due_.erase({it->second, id});
-  index_.erase(it);
+  if (it != index_.end()) {
+    due_.erase({it->second, id});
+    index_.erase(it);
+    return;
+  }
+  if (id == 0 || std::this_thread::get_id() == thread_.get_id()) return;
+  finished_.wait(lock, [&] { return running_ != id; });
 }
 
 void DeadlineScheduler::run() {
@@ -57,11 +61,14 @@ void DeadlineScheduler::run() {
       continue;
     }
     auto fn = std::move(first->second);
+    running_ = first->first.second;
     index_.erase(first->first.second);
     due_.erase(first);
     lock.unlock();
     fn();
     lock.lock();
+    running_ = 0;
+    finished_.notify_all();
   }
 }
 

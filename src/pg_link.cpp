@@ -1,7 +1,9 @@
 #include "ssehub/pg_link.hpp"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "ssehub/pg_sql.hpp"
 
@@ -62,18 +64,25 @@ PgStatus::Snapshot PgStatus::snapshot() const {
   return {connected(), last_error_, last_error_unix_ms_};
 }
 
+// The watch holds its own descriptor of the socket: libpq may close its own when
+// the connection breaks mid-call, and its number may then be reused by another
+// socket before the owner detaches. shutdown() acts on the socket either way.
 void CallWatch::attach(int fd) {
   std::lock_guard lock(mutex_);
-  fd_ = fd;
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = fd >= 0 ? ::fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1;
 }
 
 void CallWatch::detach() {
   std::lock_guard lock(mutex_);
+  if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
 }
 
-// The fd cannot be reused meanwhile: the owner detaches before it closes the
-// connection, and both hold the mutex.
+CallWatch::~CallWatch() {
+  detach();
+}
+
 void CallWatch::interrupt() {
   std::lock_guard lock(mutex_);
   fired_ = true;

@@ -29,7 +29,9 @@ class DeadlineScheduler {
 
   // Returns 0 (and drops `fn`) once stopped.
   std::uint64_t schedule(Clock::time_point when, std::function<void()> fn);
-  // No effect once the callback has started.
+  // The callback will not run. If it has started, waits until it has returned
+  // (unless called from the callback itself), so a deadline of a call that
+  // already ended cannot act on the next one.
   void cancel(std::uint64_t id);
   // Joins the thread; callbacks not yet run are dropped. Idempotent.
   void stop();
@@ -39,6 +41,8 @@ class DeadlineScheduler {
 
   std::mutex mutex_;
   std::condition_variable wake_;
+  std::condition_variable finished_;
+  std::uint64_t running_ = 0;  // the id of the callback now running, or 0
   std::map<std::pair<Clock::time_point, std::uint64_t>, std::function<void()>> due_;
   std::unordered_map<std::uint64_t, Clock::time_point> index_;
   std::uint64_t next_id_ = 1;

@@ -51,6 +51,10 @@ class PgStatus {
 // the server is stopped and would never answer.
 class CallWatch {
  public:
+  CallWatch() = default;
+  CallWatch(const CallWatch&) = delete;
+  CallWatch& operator=(const CallWatch&) = delete;
+  ~CallWatch();
   void attach(int fd);
   void detach();
   void interrupt();

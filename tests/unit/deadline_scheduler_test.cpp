@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 namespace ssehub {
@@ -65,6 +66,35 @@ TEST(DeadlineScheduler, CancellingTheEntryBeingWaitedForIsSafe) {
   s.schedule(Clock::now() + 5ms, [&] { ++marker; });
   ASSERT_TRUE(wait_for(marker, 1, 5000ms));
   EXPECT_EQ(ran.load(), 0);
+}
+
+// A deadline taken off the queue just as its call ends must not act on the next
+// call: cancel() returns only once a callback that has started has returned.
+TEST(DeadlineScheduler, CancelWaitsForACallbackThatHasStarted) {
+  DeadlineScheduler s;
+  std::atomic<int> started{0};
+  std::atomic<bool> finished{false};
+  const auto id = s.schedule(Clock::now(), [&] {
+    started = 1;
+    std::this_thread::sleep_for(200ms);
+    finished = true;
+  });
+  ASSERT_TRUE(wait_for(started, 1, 2000ms));
+  s.cancel(id);
+  EXPECT_TRUE(finished.load()) << "cancel() returned while the callback still ran";
+  // Cancelling from inside a callback, its own or another's, does not wait for itself.
+  std::atomic<int> inner{0};
+  std::uint64_t self = 0;
+  std::mutex m;
+  {
+    std::lock_guard lock(m);
+    self = s.schedule(Clock::now(), [&] {
+      std::lock_guard l(m);
+      s.cancel(self);
+      inner = 1;
+    });
+  }
+  EXPECT_TRUE(wait_for(inner, 1, 2000ms));
 }
 
 TEST(DeadlineScheduler, StopDropsPendingAndRefusesNew) {
