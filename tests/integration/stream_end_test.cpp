@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include <csignal>
+#include <map>
 #include <memory>
 
 #include <nlohmann/json.hpp>
@@ -24,6 +25,23 @@ std::string dev_token(const std::vector<std::string>& args) {
   return out.substr(0, out.find_first_of("\r\n"));
 }
 
+// A stream whose client never reads again, once its socket is full: a small
+// receive buffer, and 12 MB of events on its topic (`auth` heads each publish).
+void fill_socket(std::uint16_t port, SseStream& s, const std::string& topic,
+                 const std::map<std::string, std::string>& auth = {}) {
+  int small = 4096;
+  setsockopt(s.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  ASSERT_EQ(s.read_head(), 200);
+  auto headers = auth;
+  headers["Content-Type"] = "application/json";
+  const std::string pad(60000, 'x');
+  for (int i = 0; i < 200; ++i) {
+    auto r = http(port, "POST", "/publish",
+                  json{{"topic", topic}, {"type", "t"}, {"data", pad}}.dump(), headers);
+    ASSERT_EQ(r.status, 201) << r.body;
+  }
+}
+
 // Regression: a stream that ended with token-expired while its socket was full
 // left the worker's list, so the stall check never saw it and it held its slot
 // (and its socket) forever.
@@ -37,17 +55,8 @@ TEST(StreamEnd, ExpiredStreamWhoseSocketStaysFullIsLetGo) {
       dev_token({"token", "--sub", "slow", "--subscribe", "c:*", "--ttl", "2s"});
   const std::string publisher = dev_token({"token", "--sub", "pub", "--publish", "c:*"});
   SseStream s(d.port(), "/events?topic=c:x", {{"Authorization", "Bearer " + reader}});
-  int small = 4096;
-  setsockopt(s.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-  ASSERT_EQ(s.read_head(), 200);
-  // Fill the socket; the client never reads again.
-  const std::string pad(60000, 'x');
-  for (int i = 0; i < 200; ++i) {
-    auto r = http(d.port(), "POST", "/publish",
-                  json{{"topic", "c:x"}, {"type", "t"}, {"data", pad}}.dump(),
-                  {{"Content-Type", "application/json"}, {"Authorization", "Bearer " + publisher}});
-    ASSERT_EQ(r.status, 201) << r.body;
-  }
+  fill_socket(d.port(), s, "c:x", {{"Authorization", "Bearer " + publisher}});
+  if (HasFatalFailure()) return;
   // The token expires at 2 s; its token-expired cannot be written. The stall
   // check (four heartbeats without progress) must still close the stream and
   // free the subject's one slot.
@@ -78,16 +87,8 @@ TEST(StreamEnd, ADrainGoesOnPastAStreamWhoseSocketStaysFull) {
   }
   // Opened last, so the drain ends it first; it never reads.
   SseStream stuck(d.port(), "/events?topic=big");
-  int small = 4096;
-  setsockopt(stuck.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-  ASSERT_EQ(stuck.read_head(), 200);
-  const std::string pad(60000, 'x');
-  for (int i = 0; i < 200; ++i) {
-    auto r = http(d.port(), "POST", "/publish",
-                  json{{"topic", "big"}, {"type", "t"}, {"data", pad}}.dump(),
-                  {{"Content-Type", "application/json"}});
-    ASSERT_EQ(r.status, 201) << r.body;
-  }
+  fill_socket(d.port(), stuck, "big");
+  if (HasFatalFailure()) return;
   kill(d.pid(), SIGTERM);
   for (auto& s : readers) {
     EXPECT_TRUE(s->wait_closed(4000ms));
