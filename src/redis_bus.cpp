@@ -235,8 +235,8 @@ void RedisBus::serve() {
   }
 }
 
-void RedisBus::drain() {
-  for (int rounds = 0; rounds < 16; ++rounds) {
+void RedisBus::drain(int max_rounds) {
+  for (int rounds = 0; rounds < max_rounds; ++rounds) {
     pollfd p{sub_->fd(), POLLIN, 0};
     if (::poll(&p, 1, 0) <= 0 || !(p.revents & (POLLIN | POLLHUP | POLLERR))) break;
     sub_->read_available();
@@ -271,13 +271,7 @@ void RedisBus::check_unanswered() {
   if (!overdue()) return;
   // The answer may wait behind a backlog this thread has not read yet (it was
   // busy with the store): read everything there is before judging.
-  for (int rounds = 0; rounds < 4096 && overdue(); ++rounds) {
-    pollfd p{sub_->fd(), POLLIN, 0};
-    if (::poll(&p, 1, 0) <= 0 || !(p.revents & (POLLIN | POLLHUP | POLLERR))) break;
-    sub_->read_available();
-    while (auto r = sub_->next_reply()) handle(*r);
-  }
-  flush_events();
+  drain(4096);
   if (overdue()) throw Failure("no SUBSCRIBE/UNSUBSCRIBE confirmation in time");
 }
 

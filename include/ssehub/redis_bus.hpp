@@ -101,11 +101,13 @@ class RedisBus final : public EventBus {
   void on_message(const std::string& channel, const std::string& payload);
   // Hands on what the sequencer released, and recovers when it asks to.
   void follow(LiveSequencer::Step step, const char* why);
-  // Reads and handles whatever the subscriber socket already holds, without waiting.
-  void drain();
+  // Reads and handles whatever the subscriber socket already holds, without
+  // waiting, in at most `max_rounds` reads.
+  void drain(int max_rounds = 16);
   void flush_events();
-  // Reads what the store has after the sequencer's mark on every active topic and
-  // hands it on; past recovery_limit signals a gap instead.
+  // Reads what the store has after the sequencer's mark on every topic the
+  // connection may hear (SubscriptionTracker::known_topics) and hands it on; past
+  // recovery_limit signals a gap instead.
   void recover(const char* why);
   std::uint64_t store_head();
   void sentinel_tick();
