@@ -5,9 +5,9 @@
 #include <string>
 #include <string_view>
 
-#include "ssehub/event_id.hpp"
-#include "ssehub/redis_protocol.hpp"
-#include "ssehub/topic.hpp"
+#include "bus/redis/redis_protocol.hpp"
+#include "core/event_id.hpp"
+#include "core/topic.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data), size);

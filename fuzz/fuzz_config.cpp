@@ -4,7 +4,7 @@
 #include <string>
 #include <string_view>
 
-#include "ssehub/config.hpp"
+#include "core/config.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string in(reinterpret_cast<const char*>(data), size);

@@ -3,7 +3,7 @@
 #include <string>
 #include <string_view>
 
-#include "ssehub/event_id.hpp"
+#include "core/event_id.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data), size);

@@ -3,7 +3,7 @@
 #include <string>
 #include <string_view>
 
-#include "ssehub/jwt.hpp"
+#include "auth/jwt.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const auto verifier = ssehub::JwtVerifier::with_secret("fuzzing-secret-0123456789");

@@ -2,8 +2,8 @@
 #include <cstdint>
 #include <string_view>
 
-#include "ssehub/request_parsing.hpp"
-#include "ssehub/topic.hpp"
+#include "core/topic.hpp"
+#include "http/request_parsing.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data), size);

@@ -4,7 +4,7 @@
 #include <string>
 #include <string_view>
 
-#include "ssehub/sse_frame.hpp"
+#include "core/sse_frame.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data), size);

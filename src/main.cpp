@@ -4,10 +4,10 @@
 #include <csignal>
 #include <iostream>
 
-#include "ssehub/config.hpp"
-#include "ssehub/dev_token.hpp"
-#include "ssehub/logging.hpp"
-#include "ssehub/server.hpp"
+#include "auth/dev_token.hpp"
+#include "core/config.hpp"
+#include "observability/logging.hpp"
+#include "server.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"ssehub: a Server-Sent Events daemon"};

@@ -1,4 +1,4 @@
-#include "ssehub/server.hpp"
+#include "server.hpp"
 
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
@@ -8,11 +8,11 @@
 #include <fstream>
 #include <sstream>
 
-#include "ssehub/local_bus.hpp"
-#include "ssehub/memory_store.hpp"
-#include "ssehub/pg_log_bus.hpp"
-#include "ssehub/postgres_store.hpp"
-#include "ssehub/redis_bus.hpp"
+#include "bus/local/local_bus.hpp"
+#include "bus/pglog/pg_log_bus.hpp"
+#include "bus/redis/redis_bus.hpp"
+#include "store/memory/memory_store.hpp"
+#include "store/postgres/postgres_store.hpp"
 
 namespace ssehub {
 namespace {

@@ -1,11 +1,11 @@
-#include "ssehub/server_context.hpp"
+#include "server_context.hpp"
 
 #include <algorithm>
 #include <chrono>
 #include <nlohmann/json.hpp>
 
-#include "ssehub/hub.hpp"
-#include "ssehub/topic.hpp"
+#include "core/topic.hpp"
+#include "stream/hub.hpp"
 
 namespace ssehub {
 

@@ -4,7 +4,7 @@
 #include <openssl/ecdsa.h>
 #include <openssl/pem.h>
 
-#include "ssehub/jwt.hpp"
+#include "auth/jwt.hpp"
 
 namespace ssehub::test {
 namespace {

@@ -1,0 +1,341 @@
+#include "http/http_session.hpp"
+
+#include <spdlog/spdlog.h>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <nlohmann/json.hpp>
+
+#include "stream/stream_session.hpp"
+#include "stream/worker.hpp"
+
+namespace ssehub {
+namespace {
+
+ApiError error(unsigned status, std::string code, std::string detail) {
+  return ApiError{status, std::move(code), std::move(detail), {}};
+}
+
+ApiError method_not_allowed(std::string_view allowed) {
+  ApiError e = error(405, "method_not_allowed", "use " + std::string(allowed));
+  e.allow = allowed;
+  return e;
+}
+
+// Adds "Name: value\r\n" lines, as produced by ServerContext::cors_headers.
+template <typename Message>
+void add_header_lines(Message& m, std::string_view lines) {
+  while (!lines.empty()) {
+    auto eol = lines.find("\r\n");
+    auto line = lines.substr(0, eol);
+    auto colon = line.find(": ");
+    if (colon != std::string_view::npos) {
+      auto name = line.substr(0, colon);
+      auto value = line.substr(colon + 2);
+      m.set(beast::string_view(name.data(), name.size()),
+            beast::string_view(value.data(), value.size()));
+    }
+    if (eol == std::string_view::npos) break;
+    lines.remove_prefix(eol + 2);
+  }
+}
+
+std::optional<std::string_view> header(const http::request<http::string_body>& req, http::field f) {
+  auto it = req.find(f);
+  if (it == req.end()) return std::nullopt;
+  return std::string_view(it->value().data(), it->value().size());
+}
+
+}  // namespace
+
+std::variant<Principal, ApiError> HttpSession::authenticate(const Request& req,
+                                                            const Target& target) const {
+  return ctx_.authenticate(extract_token(header(req, http::field::authorization), target,
+                                         header(req, http::field::cookie)));
+}
+
+HttpSession::HttpSession(tcp::socket socket, Worker& worker, ConnectionSlot slot,
+                         bool over_capacity)
+    : stream_(std::move(socket)),
+      worker_(worker),
+      ctx_(worker.context()),
+      slot_(std::move(slot)),
+      over_capacity_(over_capacity) {}
+
+void HttpSession::run() {
+  do_read();
+}
+
+void HttpSession::do_read() {
+  parser_.emplace();
+  const auto& server = ctx_.config.server;
+  parser_->header_limit(static_cast<std::uint32_t>(server.max_request_head_bytes));
+  parser_->body_limit(server.max_body_bytes);
+  // A request head or body that does not arrive in time ends the connection.
+  stream_.expires_after(std::chrono::milliseconds(server.request_timeout_ms));
+  http::async_read(
+      stream_, buffer_, *parser_,
+      [self = shared_from_this()](error_code ec, std::size_t n) { self->on_read(ec, n); });
+}
+
+void HttpSession::on_read(error_code ec, std::size_t) {
+  if (ec == http::error::end_of_stream || ec == net::error::eof) return do_close();
+  if (ec == beast::error::timeout) {
+    bump(ctx_.metrics.request_timeouts);
+    spdlog::info("request not read within server.request_timeout_ms ({} ms); closing",
+                 ctx_.config.server.request_timeout_ms);
+    return do_close();
+  }
+  if (ec == http::error::header_limit) {
+    return send_error(error(431, "header_too_large",
+                            "request head is larger than server.max_request_head_bytes (" +
+                                std::to_string(ctx_.config.server.max_request_head_bytes) + ")"),
+                      false);
+  }
+  if (ec == http::error::body_limit) {
+    return send_error(error(413, "body_too_large",
+                            "request body is larger than server.max_body_bytes (" +
+                                std::to_string(ctx_.config.server.max_body_bytes) + ")"),
+                      false);
+  }
+  if (ec) {
+    if (ec.category() == make_error_code(http::error::bad_target).category() ||
+        ec == http::error::partial_message) {
+      return send_error(error(400, "bad_request", "malformed HTTP request: " + ec.message()),
+                        false);
+    }
+    return do_close();
+  }
+  handle(parser_->release());
+}
+
+std::string HttpSession::cors_for(const Request& req) const {
+  auto it = req.find(http::field::origin);
+  if (it == req.end()) return {};
+  return ctx_.cors_headers(std::string_view(it->value().data(), it->value().size()));
+}
+
+void HttpSession::handle(Request req) {
+  auto origin = req.find(http::field::origin);
+  origin_ = origin == req.end() ? std::string() : std::string(origin->value());
+  auto parsed = parse_target(std::string_view(req.target().data(), req.target().size()),
+                             ctx_.config.server.max_url_bytes);
+  if (auto* e = std::get_if<ApiError>(&parsed)) return send_error(*e, false);
+  const Target& target = std::get<Target>(parsed);
+  const auto method = req.method();
+  const bool keep = req.keep_alive();
+
+  if (method == http::verb::options && (target.path == "/events" || target.path == "/publish")) {
+    std::string cors = cors_for(req);
+    if (cors.empty()) {
+      return send_error(error(403, "origin_not_allowed", "origin is not in server.cors_origins"),
+                        keep);
+    }
+    Response res{http::status::no_content, req.version()};
+    add_header_lines(res, cors);
+    res.set(http::field::access_control_allow_methods, "GET, POST, OPTIONS");
+    res.set(http::field::access_control_allow_headers,
+            "Authorization, Content-Type, Last-Event-ID");
+    res.set(http::field::access_control_max_age, "600");
+    res.keep_alive(keep);
+    return send(std::move(res));
+  }
+
+  // At capacity, probes and scrapes are still answered; streams and publishes are not.
+  if (over_capacity_ && (target.path == "/events" || target.path == "/publish")) {
+    bump(ctx_.metrics.capacity_rejections);
+    return send_error(error(503, "at_capacity", "server.max_connections reached; retry later"),
+                      false);
+  }
+  if (target.path == "/events") {
+    if (method != http::verb::get) return send_error(method_not_allowed("GET"), keep);
+    return handle_events(req, target);
+  }
+  if (target.path == "/publish") {
+    if (method != http::verb::post) return send_error(method_not_allowed("POST"), keep);
+    return handle_publish(req, target);
+  }
+  if (target.path == "/health/live" || target.path == "/health/ready" || target.path == "/health" ||
+      target.path == "/metrics") {
+    if (method != http::verb::get && method != http::verb::head) {
+      return send_error(method_not_allowed("GET, HEAD"), keep);
+    }
+    Response res{http::status::ok, req.version()};
+    if (target.path == "/metrics") {
+      res.set(http::field::content_type, "text/plain; version=0.0.4");
+      res.body() = ctx_.metrics.render([this](std::string& out) {
+        ctx_.store->render_metrics(out);
+        ctx_.bus->render_metrics(out);
+      });
+    } else if (target.path == "/health/live") {
+      res.set(http::field::content_type, "application/json");
+      res.body() = R"({"status":"live"})";
+    } else {
+      auto h = ctx_.health();
+      res.result(h.ready ? http::status::ok : http::status::service_unavailable);
+      res.set(http::field::content_type, "application/json");
+      res.body() = std::move(h.json);
+    }
+    res.set(http::field::cache_control, "no-store");
+    res.keep_alive(keep);
+    if (method == http::verb::head) {
+      res.prepare_payload();
+      auto length = res.body().size();
+      res.body().clear();
+      res.content_length(length);
+      return send(std::move(res), /*prepared=*/true);
+    }
+    return send(std::move(res));
+  }
+  send_error(error(404, "not_found", "no such endpoint"), keep);
+}
+
+void HttpSession::handle_events(const Request& req, const Target& target) {
+  if (ctx_.draining.load()) {
+    bump(ctx_.metrics.capacity_rejections);
+    return send_error(error(503, "draining", "this replica is shutting down; reconnect"), false);
+  }
+  std::optional<std::string_view> header_id;
+  auto it = req.find("Last-Event-ID");
+  if (it != req.end()) header_id = std::string_view(it->value().data(), it->value().size());
+  auto parsed = parse_events_request(target, header_id, ctx_.config.stream.max_topics);
+  if (auto* e = std::get_if<ApiError>(&parsed)) return send_error(*e, req.keep_alive());
+  auto& request = std::get<EventsRequest>(parsed);
+  auto auth = authenticate(req, target);
+  if (auto* e = std::get_if<ApiError>(&auth)) return send_error(*e, req.keep_alive());
+  auto& who = std::get<Principal>(auth);
+  if (auto denied = who.denied_subscribe(request.topics)) {
+    return send_error(error(403, "forbidden", "the token may not subscribe to topic " + *denied),
+                      req.keep_alive());
+  }
+  if (!who.subject.empty() && !ctx_.acquire_subject(who.subject)) {
+    spdlog::warn("subject at stream.max_connections_per_subject ({})",
+                 ctx_.config.stream.max_connections_per_subject);
+    return send_error(error(429, "too_many_streams",
+                            "this subject has stream.max_connections_per_subject streams open"),
+                      false);
+  }
+  // The connection now belongs to the stream; the request deadline no longer applies.
+  stream_.expires_never();
+  auto session =
+      std::make_shared<StreamSession>(stream_.release_socket(), worker_, std::move(request),
+                                      std::move(slot_), cors_for(req), who.subject, who.expires_at);
+  session->start();
+}
+
+void HttpSession::handle_publish(const Request& req, const Target& target) {
+  bump(ctx_.metrics.publish_requests);
+  const bool keep = req.keep_alive();
+  auto auth = authenticate(req, target);
+  if (auto* e = std::get_if<ApiError>(&auth)) return send_error(*e, keep);
+  auto ct = req.find(http::field::content_type);
+  if (ct == req.end() ||
+      !is_json_content_type(std::string_view(ct->value().data(), ct->value().size()))) {
+    return send_error(error(415, "unsupported_media_type", "Content-Type must be application/json"),
+                      keep);
+  }
+  auto parsed = parse_publish_body(req.body(), ctx_.config.server.max_publish_batch);
+  if (auto* e = std::get_if<ApiError>(&parsed)) return send_error(*e, keep);
+  auto events = std::move(std::get<std::vector<NewEvent>>(parsed));
+  std::vector<std::string> topics;
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    // A frame larger than a stream's queue could never be delivered, measured as
+    // a replay from Postgres would frame it.
+    const auto& ev = events[i];
+    std::size_t frame_bytes = stored_json_bytes(ev.data) + ev.type.size() + 64;
+    if (frame_bytes > ctx_.config.stream.queue_limit_bytes) {
+      return send_error(
+          error(413, "event_too_large",
+                "event " + std::to_string(i) + " is larger than " + "stream.queue_limit_bytes (" +
+                    std::to_string(ctx_.config.stream.queue_limit_bytes) + ")"),
+          keep);
+    }
+    topics.push_back(ev.topic);
+  }
+  if (auto denied = std::get<Principal>(auth).denied_publish(topics)) {
+    return send_error(error(403, "forbidden", "the token may not publish to topic " + *denied),
+                      keep);
+  }
+  const std::size_t count = events.size();
+  const unsigned version = req.version();
+  auto self = shared_from_this();
+  auto started = std::chrono::steady_clock::now();
+  EventBus* bus = ctx_.bus.get();
+  ctx_.store->append(
+      std::move(events), [bus](EventBatchPtr batch) { bus->publish(std::move(batch)); },
+      [self, keep, version, count, started](AppendResult r) {
+        net::post(self->worker_.io(), [self, keep, version, count, started, r = std::move(r)] {
+          auto& m = self->ctx_.metrics;
+          m.publish_seconds.observe(
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+          if (!r.ok) {
+            bump(m.publish_failures);
+            spdlog::error("publish failed: {}", r.error);
+            return self->send_error(
+                error(503, "store_unavailable", "the event store is unavailable: " + r.error),
+                keep);
+          }
+          bump(m.events_published, count);
+          m.publish_batch_size.observe(static_cast<double>(count));
+          Response res{http::status::created, version};
+          res.set(http::field::content_type, "application/json");
+          res.body() = nlohmann::json{{"ids", r.ids}}.dump();
+          res.keep_alive(keep);
+          self->send(std::move(res));
+        });
+      });
+}
+
+void HttpSession::send_error(const ApiError& e, bool keep_alive) {
+  ctx_.metrics.count_http_error(e.status);
+  if (e.status >= 500) {
+    spdlog::warn("request refused status={} error={} detail={}", e.status, e.code, e.detail);
+  } else {
+    spdlog::info("request rejected status={} error={} detail={}", e.status, e.code, e.detail);
+  }
+  Response res{static_cast<http::status>(e.status), 11};
+  res.set(http::field::content_type, "application/json");
+  if (e.status == 503) res.set(http::field::retry_after, "5");
+  if (e.status == 401) res.set(http::field::www_authenticate, "Bearer");
+  if (!e.allow.empty()) res.set(http::field::allow, e.allow);
+  res.body() = error_body(e);
+  res.keep_alive(keep_alive);
+  send(std::move(res));
+}
+
+void HttpSession::send(Response res, bool prepared) {
+  if (!origin_.empty()) add_header_lines(res, ctx_.cors_headers(origin_));
+  if (!prepared) res.prepare_payload();
+  response_ = std::make_shared<Response>(std::move(res));
+  const bool close = !response_->keep_alive();
+  stream_.expires_after(std::chrono::milliseconds(ctx_.config.server.request_timeout_ms));
+  http::async_write(stream_, *response_,
+                    [self = shared_from_this(), close](error_code ec, std::size_t n) {
+                      self->on_write(close, ec, n);
+                    });
+}
+
+void HttpSession::on_write(bool close, error_code ec, std::size_t) {
+  response_.reset();
+  if (ec) return do_close();
+  if (close) return do_close();
+  do_read();
+}
+
+// Half-close, then read and discard what the client still sends (bounded in time)
+// so that closing does not reset the connection before it has read our response.
+void HttpSession::do_close() {
+  if (!closing_) {
+    closing_ = true;
+    error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.expires_after(std::chrono::seconds(2));  // one deadline for the whole linger
+  }
+  buffer_.clear();
+  stream_.async_read_some(buffer_.prepare(4096),
+                          [self = shared_from_this()](error_code ec, std::size_t) {
+                            if (ec) return self->stream_.close();
+                            self->do_close();
+                          });
+}
+
+}  // namespace ssehub

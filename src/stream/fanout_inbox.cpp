@@ -1,0 +1,50 @@
+#include "stream/fanout_inbox.hpp"
+
+#include "core/event_id.hpp"
+
+namespace ssehub {
+
+std::size_t FanoutInbox::size_of(const FanoutBatch& b) {
+  std::size_t n = sizeof(FanoutBatch);
+  for (const auto& f : b.frames) n += f ? f->size() : 0;
+  return n;
+}
+
+bool FanoutInbox::push(std::shared_ptr<const FanoutBatch> batch) {
+  const bool was_empty = batches_.empty();
+  const std::size_t size = size_of(*batch);
+  // One batch alone is never a backlog, however large.
+  if (was_empty || bytes_ + size <= max_bytes_) {
+    bytes_ += size;
+    batches_.push_back(std::move(batch));
+    return was_empty;
+  }
+  // Over the bound: everything held and this batch become one gap signal.
+  batches_.push_back(std::move(batch));
+  auto gap = std::make_shared<FanoutBatch>();
+  gap->events = std::make_shared<const EventBatch>();
+  for (const auto& b : batches_) {
+    if (b->gap_resume > gap->gap_resume) {
+      gap->gap_resume = b->gap_resume;
+      gap->gap_epoch = b->gap_epoch;
+    }
+    for (const auto& ev : *b->events) {
+      if (ev.seq <= gap->gap_resume) continue;
+      auto id = parse_event_id(ev.id);
+      gap->gap_resume = ev.seq;
+      gap->gap_epoch = id ? id->epoch : gap->gap_epoch;
+    }
+  }
+  batches_.clear();
+  batches_.push_back(std::move(gap));
+  bytes_ = size_of(*batches_.back());
+  ++overflows_;
+  return was_empty;
+}
+
+std::vector<std::shared_ptr<const FanoutBatch>> FanoutInbox::take() {
+  bytes_ = 0;
+  return std::exchange(batches_, {});
+}
+
+}  // namespace ssehub

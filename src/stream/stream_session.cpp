@@ -1,0 +1,429 @@
+#include "stream/stream_session.hpp"
+
+#include <spdlog/spdlog.h>
+#include <array>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <span>
+
+#include "core/sse_frame.hpp"
+#include "store/memory/memory_store.hpp"
+#include "stream/worker.hpp"
+
+namespace ssehub {
+namespace {
+
+std::uint64_t jittered_retry(const StreamConfig& c) {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  if (c.retry_jitter_ms == 0) return c.retry_ms;
+  return c.retry_ms + std::uniform_int_distribution<std::uint64_t>(0, c.retry_jitter_ms)(rng);
+}
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (auto& i : items) out += (out.empty() ? "" : ",") + i;
+  return out;
+}
+
+}  // namespace
+
+StreamSession::StreamSession(tcp::socket socket, Worker& worker, EventsRequest request,
+                             ConnectionSlot slot, std::string extra_headers, std::string subject,
+                             std::int64_t expires_at)
+    : socket_(std::move(socket)),
+      worker_(worker),
+      ctx_(worker.context()),
+      request_(std::move(request)),
+      slot_(std::move(slot)),
+      extra_headers_(std::move(extra_headers)),
+      subject_(std::move(subject)),
+      expires_at_(expires_at),
+      id_(random_token(12)),
+      opened_(std::chrono::steady_clock::now()),
+      last_progress_(opened_),
+      handoff_(ctx_.config.stream.queue_limit_bytes) {}
+
+StreamSession::~StreamSession() {
+  if (!subject_.empty()) ctx_.release_subject(subject_);
+  if (!worker_.shutting_down()) unregister();
+}
+
+void StreamSession::start() {
+  bump(ctx_.metrics.streams_total);
+  ctx_.metrics.streams_open.fetch_add(1, std::memory_order_relaxed);
+  // Subscribe before anything is sent: every event published after the client
+  // sees `ready` reaches it. Live events are held until then.
+  worker_.add_session(this);
+  slots_.resize(request_.topics.size());
+  for (std::uint32_t i = 0; i < request_.topics.size(); ++i) {
+    slots_[i].entry = worker_.join_topic(request_.topics[i], this, i, slots_[i].index);
+  }
+  handoff_.begin_replay();
+  error_code ignored;
+  socket_.non_blocking(true, ignored);
+  do_read_probe();
+  auto self = shared_from_this();
+  // A bus that subscribes remotely (Redis) confirms first. NOTE: the callback
+  // runs on the bus's thread; it moves its reference into the posted handler,
+  // so the session is never destroyed (and unregistered) off its worker.
+  if (ctx_.bus->subscribed(request_.topics, [self]() mutable {
+        auto& io = self->worker_.io();
+        net::post(io, [self = std::move(self)] { self->begin(); });
+      })) {
+    begin();
+  }
+}
+
+void StreamSession::begin() {
+  if (begun_ || ending()) return;
+  begun_ = true;
+  handoff_.subscribed(ctx_.bus->incomplete_through());
+  std::string head =
+      "HTTP/1.1 200 OK\r\n"
+      "Content-Type: text/event-stream\r\n"
+      "Cache-Control: no-cache\r\n"
+      "X-Accel-Buffering: no\r\n"
+      "Connection: close\r\n" +
+      extra_headers_ + "\r\n";
+  head += encode_retry(jittered_retry(ctx_.config.stream));
+  nlohmann::json ready = {{"connectionId", id_},
+                          {"heartbeatMs", ctx_.config.stream.heartbeat_ms},
+                          {"replica", ctx_.replica_id}};
+  head += encode_event("", "ready", ready.dump());
+  spdlog::info("stream open conn={} topics={} last_event_id={}", id_, join(request_.topics),
+               request_.last_event_id.present() ? request_.last_event_id.raw : "-");
+  push_control(std::make_shared<const std::string>(std::move(head)));
+  if (request_.last_event_id.present()) {
+    start_replay();
+  } else {
+    // Events that arrived once every topic was subscribed follow `ready`; a gap
+    // before `ready` concerns no promise made to this client.
+    pending_gap_ = 0;
+    for (auto& f : handoff_.finish_replay(handoff_.incomplete_through())) {
+      enqueue(std::move(f.frame));
+      ++events_sent_;
+      bump_owned(worker_.counters().deliveries);
+    }
+  }
+  flush();
+}
+
+void StreamSession::start_replay() {
+  handoff_.begin_replay();
+  ReplayQuery q{request_.topics, request_.last_event_id, ctx_.config.replay.limit};
+  auto self = shared_from_this();
+  auto started = std::chrono::steady_clock::now();
+  // NOTE: runs on a store thread; the reference moves into the posted handler
+  // (see start()).
+  ctx_.store->replay(std::move(q), [self, started](ReplayResult r) mutable {
+    auto& io = self->worker_.io();
+    net::post(io, [self = std::move(self), started, r = std::move(r)]() mutable {
+      self->on_replay(std::move(r), started);
+    });
+  });
+}
+
+void StreamSession::on_replay(ReplayResult result, std::chrono::steady_clock::time_point started) {
+  if (ending()) return;
+  ctx_.metrics.replay_seconds.observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  const std::size_t limit = ctx_.config.replay.limit;
+  ReplayDecision d = result.ok
+                         ? decide_replay(request_.last_event_id, std::move(result.snapshot), limit)
+                         : replay_failed(request_.last_event_id, result.failure, result.epoch,
+                                         std::max(result.known_head, handoff_.highest_offered()));
+  std::vector<std::shared_ptr<const std::string>> frames;
+  if (d.kind == ReplayDecision::Kind::deliver) {
+    std::size_t bytes = 0;
+    for (const Event& ev : d.events) {
+      frames.push_back(std::make_shared<const std::string>(encode_event(ev.id, ev.type, ev.data)));
+      bytes += frames.back()->size();
+    }
+    // A replay must fit in the stream's queue; one that does not is signalled
+    // like one past the limit, so the client re-hydrates instead of looping.
+    if (bytes > ctx_.config.stream.queue_limit_bytes / 2) {
+      frames.clear();
+      d = truncate_for_size(std::move(d));
+    }
+  }
+  ctx_.metrics.count_replay(d);
+  // Everything below leaves in one gathered write (flush() at the end).
+  flush_scheduled_ = true;
+  switch (d.kind) {
+    case ReplayDecision::Kind::deliver:
+      for (auto& f : frames) enqueue(std::move(f));
+      events_sent_ += d.events.size();
+      bump_owned(worker_.counters().deliveries, d.events.size());
+      break;
+    case ReplayDecision::Kind::truncated:
+      spdlog::info("replay truncated conn={} reason={} requested={} resume={}", id_,
+                   to_string(d.truncation), request_.last_event_id.raw, d.resume.str());
+      enqueue(std::make_shared<const std::string>(
+          encode_replay_truncated(d, limit, request_.last_event_id.raw)));
+      break;
+    case ReplayDecision::Kind::failed:
+      spdlog::warn("replay failed conn={} reason={} cause={}", id_, to_string(d.failure),
+                   result.error);
+      enqueue(std::make_shared<const std::string>(encode_replay_failed(d.failure)));
+      break;
+  }
+  if (closed_) return;
+  std::uint64_t covered = d.covered_through;
+  // Live events held from before the bus confirmed every topic may miss some of
+  // them: after a failed replay, delivery resumes past those.
+  if (d.kind == ReplayDecision::Kind::failed) {
+    covered = std::max(covered, handoff_.incomplete_through());
+  }
+  if (pending_gap_ > covered) {
+    // A gap past what the replay covered: the client re-hydrates from there.
+    enqueue(std::make_shared<const std::string>(encode_gap(pending_gap_epoch_, pending_gap_)));
+    covered = pending_gap_;
+  }
+  for (auto& f : handoff_.finish_replay(covered)) {
+    enqueue(std::move(f.frame));
+    ++events_sent_;
+    bump_owned(worker_.counters().deliveries);
+  }
+  flush();
+}
+
+void StreamSession::push_live(std::uint64_t seq, const std::shared_ptr<const std::string>& frame,
+                              bool write_direct) {
+  if (ending()) return;
+  switch (handoff_.offer(seq, frame)) {
+    case ReplayHandoff::Offer::deliver:
+      ++events_sent_;
+      bump_owned(worker_.counters().deliveries);
+      if (write_direct && pending_.empty() && !waiting_writable_) {
+        write_frame_now(frame);
+      } else {
+        enqueue(frame);
+      }
+      break;
+    case ReplayHandoff::Offer::held:
+    case ReplayHandoff::Offer::duplicate:
+      break;
+    case ReplayHandoff::Offer::overflow:
+      bump(ctx_.metrics.handoff_overflows);
+      spdlog::warn("stream {} held too many live events during replay; closing", id_);
+      close("handoff overflow");
+      break;
+  }
+}
+
+std::string StreamSession::encode_gap(const std::string& epoch, std::uint64_t resume_seq) const {
+  ReplayDecision d;
+  d.kind = ReplayDecision::Kind::truncated;
+  d.truncation = TruncationReason::limit;
+  d.resume = EventId{epoch, resume_seq};
+  std::string after = handoff_.last_seq() ? format_event_id(epoch, handoff_.last_seq()) : "";
+  return encode_replay_truncated(d, ctx_.config.replay.limit, after);
+}
+
+void StreamSession::signal_gap(const std::string& epoch, std::uint64_t resume_seq) {
+  if (ending()) return;
+  if (!begun_ || handoff_.replaying()) {
+    if (resume_seq > pending_gap_) {
+      pending_gap_ = resume_seq;
+      pending_gap_epoch_ = epoch;
+    }
+    return;
+  }
+  if (resume_seq <= handoff_.last_seq()) return;
+  send_gap(epoch, resume_seq);
+}
+
+void StreamSession::send_gap(const std::string& epoch, std::uint64_t resume_seq) {
+  spdlog::info("stream gap conn={} resume={}", id_, format_event_id(epoch, resume_seq));
+  ReplayDecision counted;
+  counted.kind = ReplayDecision::Kind::truncated;
+  ctx_.metrics.count_replay(counted);
+  enqueue(std::make_shared<const std::string>(encode_gap(epoch, resume_seq)));
+  handoff_.advance_to(resume_seq);
+}
+
+void StreamSession::push_control(std::shared_ptr<const std::string> frame) {
+  // Nothing may precede the response head (heartbeats while the bus subscribes).
+  if (ending() || !begun_) return;
+  enqueue(std::move(frame));
+}
+
+void StreamSession::enqueue(std::shared_ptr<const std::string> frame) {
+  if (closed_) return;
+  pending_bytes_ += frame->size();
+  pending_.push_back(std::move(frame));
+  // A burst (a replay with the live events held meanwhile, a large batch) may
+  // pass the bound before anything was written: a reader that keeps up takes it
+  // into its socket buffer now, and only one that does not is closed.
+  if (pending_bytes_ > ctx_.config.stream.queue_limit_bytes && !waiting_writable_ && begun_) {
+    write_now();
+    if (closed_) return;
+  }
+  if (pending_bytes_ > ctx_.config.stream.queue_limit_bytes) {
+    bump(ctx_.metrics.slow_consumer_disconnects);
+    spdlog::warn(
+        "stream {} queue passed {} bytes (stream.queue_limit_bytes); closing slow consumer", id_,
+        ctx_.config.stream.queue_limit_bytes);
+    close("slow consumer");
+    return;
+  }
+  if (!waiting_writable_ && !flush_scheduled_) {
+    flush_scheduled_ = true;
+    worker_.schedule_flush(this);
+  }
+}
+
+void StreamSession::flush() {
+  flush_scheduled_ = false;
+  if (closed_ || waiting_writable_) return;
+  write_now();
+}
+
+// Writes everything queued with gathered, non-blocking writes. Only a full socket
+// makes the stream wait (for writability), so an idle-enough client costs one
+// sendmsg per flush and no asynchronous operation at all.
+void StreamSession::write_now() {
+  constexpr std::size_t kMaxGather = 64;
+  std::array<net::const_buffer, kMaxGather> buffers;
+  while (pending_head_ < pending_.size()) {
+    std::size_t n = 0;
+    std::size_t requested = 0;
+    for (std::size_t i = pending_head_; i < pending_.size() && n < kMaxGather; ++i, ++n) {
+      const std::string& f = *pending_[i];
+      std::size_t skip = i == pending_head_ ? head_offset_ : 0;
+      buffers[n] = net::const_buffer(f.data() + skip, f.size() - skip);
+      requested += f.size() - skip;
+    }
+    error_code ec;
+    std::size_t written = socket_.write_some(std::span(buffers.data(), n), ec);
+    if (ec == net::error::would_block || ec == net::error::try_again) break;
+    if (ec) return close("write failed");
+    bump_owned(worker_.counters().bytes_written, written);
+    consume(written);
+    if (written < requested) break;  // the socket buffer is full
+  }
+  if (pending_head_ < pending_.size()) {
+    waiting_writable_ = true;
+    socket_.async_wait(tcp::socket::wait_write,
+                       [self = shared_from_this()](error_code ec) { self->on_writable(ec); });
+    return;
+  }
+  if (close_after_flush_) close("draining");
+}
+
+// The common case of a stream with nothing queued: one send straight from the
+// shared frame; only what the socket does not take is queued.
+void StreamSession::write_frame_now(const std::shared_ptr<const std::string>& frame) {
+  error_code ec;
+  std::size_t written = socket_.write_some(net::buffer(*frame), ec);
+  if (ec && ec != net::error::would_block && ec != net::error::try_again) {
+    return close("write failed");
+  }
+  bump_owned(worker_.counters().bytes_written, written);
+  if (written == frame->size()) return;
+  pending_bytes_ += frame->size();
+  pending_.push_back(frame);
+  consume(written);
+  flush();
+}
+
+void StreamSession::consume(std::size_t bytes) {
+  pending_bytes_ -= bytes;
+  last_progress_ = std::chrono::steady_clock::now();
+  while (bytes > 0) {
+    std::size_t left = pending_[pending_head_]->size() - head_offset_;
+    if (bytes < left) {
+      head_offset_ += bytes;
+      break;
+    }
+    bytes -= left;
+    pending_[pending_head_++].reset();
+    head_offset_ = 0;
+  }
+  if (pending_head_ == pending_.size()) {
+    pending_.clear();
+    pending_head_ = 0;
+  } else if (pending_head_ >= 64 && pending_head_ * 2 >= pending_.size()) {
+    // A client that keeps up but never fully drains: drop the written prefix.
+    pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(pending_head_));
+    pending_head_ = 0;
+  }
+}
+
+bool StreamSession::stalled(std::chrono::steady_clock::time_point now,
+                            std::chrono::milliseconds limit) const {
+  return waiting_writable_ && now - last_progress_ > limit;
+}
+
+void StreamSession::on_writable(error_code ec) {
+  waiting_writable_ = false;
+  if (closed_) return;
+  if (ec) return close("write failed");
+  write_now();
+}
+
+// The client sends nothing after its request; a completed read means it went away.
+void StreamSession::do_read_probe() {
+  socket_.async_read_some(
+      net::buffer(probe_),
+      [self = shared_from_this()](error_code ec, std::size_t) { self->on_read_probe(ec); });
+}
+
+void StreamSession::on_read_probe(error_code ec) {
+  if (closed_) return;
+  if (!ec) return do_read_probe();
+  close(ec == net::error::eof ? "client closed" : "read failed");
+}
+
+void StreamSession::end_for_drain() {
+  end_after(std::make_shared<const std::string>(encode_retry(jittered_retry(ctx_.config.stream))),
+            "draining");
+}
+
+// The client reconnects with a fresh token instead of holding access past exp.
+void StreamSession::end_for_expiry() {
+  nlohmann::json data = {{"exp", expires_at_}};
+  end_after(std::make_shared<const std::string>(encode_event("", "token-expired", data.dump())),
+            "token expired");
+}
+
+void StreamSession::end_after(std::shared_ptr<const std::string> frame, std::string_view reason) {
+  if (ending()) return;
+  if (!begun_) return close(reason);  // no response started: just close
+  // Still in the worker's list: a stream whose socket stays full while it ends
+  // is let go by the stall check like any other.
+  leave_topics();
+  enqueue(std::move(frame));
+  close_after_flush_ = true;
+  end_reason_ = reason;
+  flush();
+}
+
+void StreamSession::leave_topics() {
+  for (std::size_t i = 0; i < slots_.size(); ++i) {
+    if (slots_[i].entry) worker_.leave_topic(slots_[i].entry, slots_[i].index);
+    slots_[i].entry = nullptr;
+  }
+}
+
+void StreamSession::unregister() {
+  leave_topics();
+  worker_.remove_session(this);
+}
+
+void StreamSession::close(std::string_view reason) {
+  if (closed_) return;
+  closed_ = true;
+  unregister();
+  error_code ignored;
+  socket_.shutdown(tcp::socket::shutdown_both, ignored);
+  socket_.close(ignored);
+  ctx_.metrics.streams_open.fetch_sub(1, std::memory_order_relaxed);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                  opened_)
+                .count();
+  spdlog::info("stream close conn={} topics={} duration_ms={} events={} reason={}", id_,
+               join(request_.topics), ms, events_sent_, reason);
+}
+
+}  // namespace ssehub

@@ -1,0 +1,120 @@
+#pragma once
+// One open event stream (GET /events) after the HTTP request was read.
+//
+// Lifetime: owned by the pending socket operations (shared_from_this); the worker's
+// registries hold raw pointers that close() removes. Threads: everything runs on
+// the owning worker's thread. Writes: frames are queued (bounded by
+// stream.queue_limit_bytes) and written with one gathered, non-blocking write per
+// flush; only when the socket is full does the stream wait for it to drain.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/replay_handoff.hpp"
+#include "http/request_parsing.hpp"
+#include "net/net.hpp"
+#include "server_context.hpp"
+#include "store/event_store.hpp"
+
+namespace ssehub {
+
+class Worker;
+struct TopicEntry;
+
+class StreamSession : public std::enable_shared_from_this<StreamSession> {
+ public:
+  // `subject` holds one unit of its stream.max_connections_per_subject until the
+  // stream is destroyed; `expires_at` (unix seconds, 0 = never) ends the stream
+  // with `token-expired`.
+  StreamSession(tcp::socket socket, Worker& worker, EventsRequest request, ConnectionSlot slot,
+                std::string extra_headers, std::string subject = {}, std::int64_t expires_at = 0);
+  ~StreamSession();
+
+  // Subscribes to live delivery; once the bus confirms it, writes the head and
+  // `ready`, then replays.
+  void start();
+
+  // Worker thread only.
+  // write_direct: the frame is the only one in its batch, so an idle stream may
+  // send it at once instead of queueing it for the batch's gathered write.
+  void push_live(std::uint64_t seq, const std::shared_ptr<const std::string>& frame,
+                 bool write_direct);
+  void push_control(std::shared_ptr<const std::string> frame);
+  // Live events up to `resume_seq` could not be delivered: `replay-truncated`,
+  // unless this stream already has everything up to there.
+  void signal_gap(const std::string& epoch, std::uint64_t resume_seq);
+  void flush();
+  void end_for_drain();
+  // Closed, or ending once its queue is written.
+  bool ending() const { return closed_ || close_after_flush_; }
+  void end_for_expiry();
+  std::int64_t expires_at() const { return expires_at_; }
+  std::size_t& topic_index(std::uint32_t slot) { return slots_[slot].index; }
+  // True when the socket has been full, with no byte written, for longer than `limit`.
+  bool stalled(std::chrono::steady_clock::time_point now, std::chrono::milliseconds limit) const;
+  void close(std::string_view reason);
+
+ private:
+  friend class Worker;
+  struct TopicSlot {
+    TopicEntry* entry = nullptr;
+    std::size_t index = 0;
+  };
+
+  void begin();  // the subscription is in effect
+  void start_replay();
+  void send_gap(const std::string& epoch, std::uint64_t resume_seq);
+  std::string encode_gap(const std::string& epoch, std::uint64_t resume_seq) const;
+  void on_replay(ReplayResult result, std::chrono::steady_clock::time_point started);
+  void enqueue(std::shared_ptr<const std::string> frame);
+  void write_now();
+  void write_frame_now(const std::shared_ptr<const std::string>& frame);
+  void consume(std::size_t bytes);
+  void on_writable(error_code ec);
+  void do_read_probe();
+  void on_read_probe(error_code ec);
+  // Leaves every topic: no more live events.
+  void leave_topics();
+  // Leaves every topic and the worker's list of sessions.
+  void unregister();
+  // Stops live delivery, sends `frame` and closes once it is written.
+  void end_after(std::shared_ptr<const std::string> frame, std::string_view reason);
+
+  tcp::socket socket_;
+  Worker& worker_;
+  ServerContext& ctx_;
+  EventsRequest request_;
+  ConnectionSlot slot_;
+  std::string extra_headers_;
+  std::string subject_;
+  std::int64_t expires_at_ = 0;
+  std::string_view end_reason_;
+  std::string id_;
+  std::chrono::steady_clock::time_point opened_;
+  std::chrono::steady_clock::time_point last_progress_;
+
+  std::vector<TopicSlot> slots_;
+  std::size_t worker_pos_ = SIZE_MAX;  // index in the worker's stream list
+  ReplayHandoff handoff_;
+  bool begun_ = false;
+  std::uint64_t pending_gap_ = 0;  // a gap signalled while replaying
+  std::string pending_gap_epoch_;
+
+  // Frames not yet written: pending_[pending_head_..]; the first one from
+  // head_offset_ on.
+  std::vector<std::shared_ptr<const std::string>> pending_;
+  std::size_t pending_head_ = 0;
+  std::size_t head_offset_ = 0;
+  std::size_t pending_bytes_ = 0;
+  std::uint64_t events_sent_ = 0;
+  char probe_[16];
+  bool waiting_writable_ = false;
+  bool flush_scheduled_ = false;
+  bool close_after_flush_ = false;
+  bool closed_ = false;
+};
+
+}  // namespace ssehub

@@ -1,0 +1,109 @@
+#pragma once
+// One reactor thread: its io_context, its streams, its topic registry, and the
+// timers that serve all of its streams (heartbeats, drain) so that no stream owns
+// a thread or a timer.
+//
+// Threads: io() may be used from any thread; everything else runs on the worker's
+// own thread (post to io() to get there).
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "net/net.hpp"
+#include "observability/metrics.hpp"
+#include "server_context.hpp"
+#include "stream/fanout_inbox.hpp"
+#include "stream/hub.hpp"
+
+namespace ssehub {
+
+class StreamSession;
+
+// A topic's local subscribers. A stream remembers its index here for O(1) removal.
+struct TopicEntry {
+  struct Member {
+    StreamSession* session;
+    std::uint32_t slot;  // index into the session's topic slots
+  };
+  std::string topic;
+  std::vector<Member> members;
+};
+
+class Worker {
+ public:
+  Worker(std::size_t index, ServerContext& ctx, Hub& hub);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  net::io_context& io() { return ioc_; }
+  std::size_t index() const { return index_; }
+  WorkerCounters& counters() { return counters_; }
+  ServerContext& context() { return ctx_; }
+
+  void run();   // the thread body; returns after stop()
+  void stop();  // any thread
+
+  // Reactor thread only.
+  void add_session(StreamSession* s);
+  void remove_session(StreamSession* s);
+  TopicEntry* join_topic(const std::string& topic, StreamSession* s, std::uint32_t slot,
+                         std::size_t& index);
+  void leave_topic(TopicEntry* entry, std::size_t index);
+  // Any thread, in id order (the store's ordered section): queues a batch for
+  // this worker's streams.
+  void enqueue_fanout(std::shared_ptr<const FanoutBatch> batch);
+  void schedule_flush(StreamSession* s);
+  void begin_drain(std::uint64_t window_ms);
+  std::size_t session_count() const { return sessions_.size(); }
+  // True once destruction began: streams destroyed with the io_context skip the
+  // registries, which are already gone.
+  bool shutting_down() const { return shutting_down_; }
+
+ private:
+  void arm_heartbeat();
+  void send_heartbeats();
+  void arm_expiry_check();
+  void drain_tick();
+  void drain_inbox();
+  void deliver(const FanoutBatch& batch);
+  void erase_topic(std::string topic);  // by value: the entry owning the name dies here
+  void finish_fanout();
+
+  const std::size_t index_;
+  ServerContext& ctx_;
+  Hub& hub_;
+  bool delivering_ = false;
+  bool shutting_down_ = false;
+  std::chrono::steady_clock::time_point drain_end_;
+  WorkerCounters counters_;
+  // The registries are declared before the io_context so that they outlive the
+  // streams it destroys.
+  std::unordered_map<std::string, std::unique_ptr<TopicEntry>> topics_;
+  std::vector<StreamSession*> sessions_;
+  // Streams to flush at the end of the current fan-out. Raw pointers are safe: a
+  // stream outlives the handler in which it was queued (its pending operations
+  // own it, and their completions run in later handlers).
+  std::vector<StreamSession*> dirty_;
+  std::vector<std::string> empty_topics_;
+  // Batches waiting for this thread. Asio does not keep the order of posts made
+  // from different threads (a post from the context's own thread is queued
+  // privately until its handler returns), so order comes from this queue.
+  // Past kMaxInboxBytes its content becomes one gap signal (see FanoutInbox).
+  static constexpr std::size_t kMaxInboxBytes = std::size_t{256} << 20;
+  std::mutex inbox_mutex_;
+  FanoutInbox inbox_{kMaxInboxBytes};
+  net::io_context ioc_{1};
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
+  net::steady_timer heartbeat_timer_;
+  net::steady_timer drain_timer_;
+  net::steady_timer expiry_timer_;
+};
+
+}  // namespace ssehub
