@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/topic.hpp"
+#include "platform/clock.hpp"
 #include "stream/hub.hpp"
 
 namespace ssehub {
@@ -59,9 +60,7 @@ std::variant<Principal, ApiError> ServerContext::authenticate(
     const std::optional<std::string>& token) const {
   if (!verifier) return Principal{};
   if (!token) return ApiError{401, "unauthorized", "a bearer token is required", {}};
-  auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                 std::chrono::system_clock::now().time_since_epoch())
-                 .count();
+  auto now = unix_seconds();
   auto result = verifier->verify(*token, now);
   if (auto* f = std::get_if<JwtFailure>(&result)) {
     return ApiError{401, "unauthorized", "invalid token: " + f->reason, {}};

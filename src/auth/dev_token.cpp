@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "auth/jwt.hpp"
+#include "platform/clock.hpp"
 
 namespace ssehub {
 
@@ -21,9 +22,7 @@ bool print_dev_token(const AuthConfig& auth, const std::string& sub,
     std::cerr << "ssehub token: --ttl must look like 90s, 30m, 1h or 2d\n";
     return false;
   }
-  auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                 std::chrono::system_clock::now().time_since_epoch())
-                 .count();
+  auto now = unix_seconds();
   nlohmann::json claims = {{"sub", sub},
                            {"iat", now},
                            {"exp", now + *seconds},

@@ -3,10 +3,10 @@
 #include <spdlog/spdlog.h>
 #include <array>
 #include <nlohmann/json.hpp>
-#include <random>
 #include <span>
 
 #include "core/sse_frame.hpp"
+#include "platform/random.hpp"
 #include "store/memory/memory_store.hpp"
 #include "stream/worker.hpp"
 
@@ -14,9 +14,8 @@ namespace ssehub {
 namespace {
 
 std::uint64_t jittered_retry(const StreamConfig& c) {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
   if (c.retry_jitter_ms == 0) return c.retry_ms;
-  return c.retry_ms + std::uniform_int_distribution<std::uint64_t>(0, c.retry_jitter_ms)(rng);
+  return c.retry_ms + random_between(0, c.retry_jitter_ms);
 }
 
 std::string join(const std::vector<std::string>& items) {

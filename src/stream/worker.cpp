@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "core/sse_frame.hpp"
+#include "platform/clock.hpp"
 #include "stream/stream_session.hpp"
 
 namespace ssehub {
@@ -172,9 +173,7 @@ void Worker::arm_heartbeat() {
 
 void Worker::send_heartbeats() {
   if (sessions_.empty()) return;
-  auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    std::chrono::system_clock::now().time_since_epoch())
-                    .count();
+  auto now_ms = unix_ms();
   auto frame = std::make_shared<const std::string>(
       encode_event("", "heartbeat", nlohmann::json{{"ts", now_ms}}.dump()));
   // Iterate over a copy: a push may close a stream and shrink sessions_.
@@ -202,9 +201,7 @@ void Worker::arm_expiry_check() {
   expiry_timer_.expires_after(std::chrono::milliseconds(250));
   expiry_timer_.async_wait([this](error_code ec) {
     if (ec) return;
-    auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                   std::chrono::system_clock::now().time_since_epoch())
-                   .count();
+    auto now = unix_seconds();
     std::vector<StreamSession*> expired;
     for (StreamSession* s : sessions_) {
       if (s->expires_at() != 0 && s->expires_at() <= now) expired.push_back(s);

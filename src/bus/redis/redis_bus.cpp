@@ -7,27 +7,17 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
-#include <random>
 
 #include "core/config.hpp"
 #include "core/event_id.hpp"
+#include "platform/clock.hpp"
+#include "platform/random.hpp"
 #include "store/postgres/pg_sql.hpp"
 
 namespace ssehub {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-long long unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-double jitter() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  return std::uniform_real_distribution<double>(0, 1)(rng);
-}
 
 std::string text(const redisReply& r) {
   return r.str ? std::string(r.str, r.len) : std::string();
@@ -147,7 +137,7 @@ void RedisBus::run() {
     }
     release_after_ = 0;  // the waiters are given up on below
     if (stopping_) break;
-    auto step = lifecycle_.failed(jitter());
+    auto step = lifecycle_.failed(random_unit());
     ++reconnects_;
     set_state(step, cause);
     // Streams waiting for a subscription go on; what they miss meanwhile is

@@ -37,13 +37,13 @@
 #include <set>
 #include <thread>
 
-#include "blocking/deadline_scheduler.hpp"
 #include "bus/event_bus.hpp"
 #include "bus/redis/live_sequencer.hpp"
 #include "bus/redis/redis_connection.hpp"
 #include "bus/redis/subscriber_lifecycle.hpp"
 #include "bus/redis/subscription_tracker.hpp"
 #include "observability/metrics.hpp"
+#include "platform/deadline_scheduler.hpp"
 #include "store/postgres/pg_link.hpp"
 
 namespace ssehub {

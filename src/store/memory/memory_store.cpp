@@ -1,19 +1,10 @@
 #include "store/memory/memory_store.hpp"
+#include "platform/random.hpp"
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
-#include <random>
 
 namespace ssehub {
-
-std::string random_token(std::size_t length) {
-  static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  std::uniform_int_distribution<int> pick(0, sizeof(kAlphabet) - 2);
-  std::string out(length, 'a');
-  for (auto& c : out) c = kAlphabet[pick(rng)];
-  return out;
-}
 
 MemoryStore::MemoryStore(std::size_t capacity, std::string epoch)
     : capacity_(std::max<std::size_t>(capacity, 1)),

@@ -38,7 +38,4 @@ class MemoryStore final : public EventStore {
   std::uint64_t head_seq_ = 0;
 };
 
-// A random token of [a-z0-9] for store epochs and connection ids.
-std::string random_token(std::size_t length);
-
 }  // namespace ssehub

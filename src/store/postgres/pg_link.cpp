@@ -5,16 +5,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "platform/clock.hpp"
 #include "store/postgres/pg_sql.hpp"
 
 namespace ssehub {
 namespace {
-
-long long unix_ms_now() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // libpq ends its messages with a newline; a log line should not.
 std::string one_line(std::string s) {
@@ -36,7 +31,7 @@ void PgStatus::down(const std::string& error) {
   {
     std::lock_guard lock(mutex_);
     last_error_ = error;
-    last_error_unix_ms_ = unix_ms_now();
+    last_error_unix_ms_ = unix_ms();
     if (connected_.load()) down_since_ = std::chrono::steady_clock::now();
     if (down_since_ == std::chrono::steady_clock::time_point{}) {
       down_since_ = std::chrono::steady_clock::now();
@@ -48,7 +43,7 @@ void PgStatus::down(const std::string& error) {
 void PgStatus::note_error(const std::string& error) {
   std::lock_guard lock(mutex_);
   last_error_ = error;
-  last_error_unix_ms_ = unix_ms_now();
+  last_error_unix_ms_ = unix_ms();
 }
 
 long long PgStatus::down_for_ms() const {

@@ -17,8 +17,8 @@
 #include <mutex>
 #include <string>
 
-#include "blocking/deadline_scheduler.hpp"
 #include "core/replay_decision.hpp"
+#include "platform/deadline_scheduler.hpp"
 
 namespace ssehub {
 

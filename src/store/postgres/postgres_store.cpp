@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "platform/random.hpp"
 #include "store/memory/memory_store.hpp"
 #include "store/postgres/pg_housekeeper.hpp"
 #include "store/postgres/pg_publisher.hpp"

@@ -19,9 +19,9 @@
 #include <string>
 #include <utility>
 
-#include "blocking/deadline_scheduler.hpp"
 #include "core/config.hpp"
 #include "observability/metrics.hpp"
+#include "platform/deadline_scheduler.hpp"
 #include "store/event_store.hpp"
 #include "store/postgres/pg_link.hpp"
 

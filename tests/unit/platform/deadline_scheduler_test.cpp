@@ -1,4 +1,4 @@
-#include "blocking/deadline_scheduler.hpp"
+#include "platform/deadline_scheduler.hpp"
 
 #include <gtest/gtest.h>
 
