@@ -5,8 +5,8 @@
 #include <nlohmann/json.hpp>
 
 #include "bus/pglog/catch_up.hpp"
-#include "core/event_id.hpp"
 #include "observability/metrics.hpp"
+#include "store/postgres/pg_rows.hpp"
 #include "store/postgres/pg_sql.hpp"
 
 namespace ssehub {
@@ -83,21 +83,11 @@ std::size_t PgLogBus::catch_up() {
       if (gap_sink_) gap_sink_(epoch_, head);
       continue;
     }
-    auto batch = std::make_shared<EventBatch>();
-    batch->reserve(rows.size());
-    for (const auto& row : rows) {
-      if (row[2].is_null()) continue;
-      Event ev;
-      ev.seq = row[2].as<std::uint64_t>();
-      ev.topic = row[3].as<std::string>();
-      ev.type = row[4].as<std::string>();
-      ev.data = row[5].as<std::string>();
-      batch->push_back(std::move(ev));
-    }
+    auto batch =
+        std::make_shared<EventBatch>(pg::events_from_rows(rows, pg::kFollowEventColumn, epoch_));
     if (batch->empty()) break;
     last_seq_ = batch->back().seq;
     total += batch->size();
-    for (auto& ev : *batch) ev.id = format_event_id(epoch_, ev.seq);
     sink_(std::move(batch));
     if (rows.size() < kPage) break;
   }

@@ -12,6 +12,7 @@
 #include "core/event_id.hpp"
 #include "platform/clock.hpp"
 #include "platform/random.hpp"
+#include "store/postgres/pg_rows.hpp"
 #include "store/postgres/pg_sql.hpp"
 
 namespace ssehub {
@@ -380,10 +381,10 @@ void RedisBus::recover(const char* why) {
   scheduler_.cancel(timer);
   pg_.drop_if_interrupted(pg_watch_);
   if (rows.empty()) throw Failure("the ssehub_meta row is missing");
-  const std::uint64_t head = rows[0][1].as<std::uint64_t>();
-  const std::uint64_t pruned = rows[0][2].as<std::uint64_t>();
-  std::size_t found = 0;
-  for (const auto& row : rows) found += row[3].is_null() ? 0 : 1;
+  const StoreWindow window = pg::replay_window(rows);
+  const std::uint64_t head = window.head_seq;
+  const std::uint64_t pruned = window.pruned_through;
+  const std::size_t found = pg::event_row_count(rows, pg::kReplayEventColumn);
   if (head > after && (found > options_.recovery_limit || after < pruned)) {
     bump(gaps_);
     spdlog::warn(
@@ -392,17 +393,8 @@ void RedisBus::recover(const char* why) {
         why, after, options_.recovery_limit, head);
     if (gap_sink_) gap_sink_(epoch_, head);
   } else if (found > 0) {
-    auto batch = std::make_shared<EventBatch>();
-    for (const auto& row : rows) {
-      if (row[3].is_null()) continue;
-      Event ev;
-      ev.seq = row[3].as<std::uint64_t>();
-      ev.id = format_event_id(epoch_, ev.seq);
-      ev.topic = row[4].as<std::string>();
-      ev.type = row[5].as<std::string>();
-      ev.data = row[6].as<std::string>();
-      batch->push_back(std::move(ev));
-    }
+    auto batch =
+        std::make_shared<EventBatch>(pg::events_from_rows(rows, pg::kReplayEventColumn, epoch_));
     bump(recovered_, batch->size());
     spdlog::info("redis bus: recovered {} events after seq {} from the store ({})", batch->size(),
                  after, why);

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "store/postgres/pg_rows.hpp"
 #include "store/postgres/pg_sql.hpp"
 #include "store/postgres/postgres_store.hpp"
 
@@ -143,24 +144,12 @@ ReplayResult PgReplayer::query(PgLink& link, CallWatch& watch, const ReplayQuery
     ReplayResult r;
     r.ok = true;
     ReplaySnapshot& snap = r.snapshot;
-    if (rows.empty()) throw std::runtime_error("the ssehub_meta row is missing");
-    snap.window.epoch = rows[0][0].as<std::string>();
-    snap.window.head_seq = rows[0][1].as<std::uint64_t>();
-    snap.window.pruned_through = rows[0][2].as<std::uint64_t>();
+    snap.window = pg::replay_window(rows);
     r.epoch = snap.window.epoch;
     shared_.saw_head(snap.window.head_seq);
     snap.check = check_requested_id(q.after, snap.window);
     if (snap.check == IdCheck::ok) {
-      for (const auto& row : rows) {
-        if (row[3].is_null()) continue;
-        Event ev;
-        ev.seq = row[3].as<std::uint64_t>();
-        ev.id = format_event_id(snap.window.epoch, ev.seq);
-        ev.topic = row[4].as<std::string>();
-        ev.type = row[5].as<std::string>();
-        ev.data = row[6].as<std::string>();
-        snap.events.push_back(std::move(ev));
-      }
+      snap.events = pg::events_from_rows(rows, pg::kReplayEventColumn, snap.window.epoch);
     }
     return r;
   } catch (...) {
