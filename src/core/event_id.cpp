@@ -4,6 +4,21 @@
 
 namespace ssehub {
 
+EventBatch stored_events(std::vector<NewEvent> batch, std::string_view epoch, std::uint64_t after) {
+  EventBatch events;
+  events.reserve(batch.size());
+  for (auto& ne : batch) {
+    Event ev;
+    ev.seq = ++after;
+    ev.id = format_event_id(epoch, ev.seq);
+    ev.topic = std::move(ne.topic);
+    ev.type = std::move(ne.type);
+    ev.data = std::move(ne.data);
+    events.push_back(std::move(ev));
+  }
+  return events;
+}
+
 std::string format_event_id(std::string_view epoch, std::uint64_t seq) {
   std::string out;
   out.reserve(epoch.size() + 21);

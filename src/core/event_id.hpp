@@ -6,6 +6,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "core/event.hpp"
 
 namespace ssehub {
 
@@ -23,6 +26,10 @@ struct EventId {
 };
 
 std::string format_event_id(std::string_view epoch, std::uint64_t seq);
+
+// `batch` as the store gives it back: seqs `after + 1`, `after + 2`, ... and ids in
+// `epoch`. Every store names its new events this way.
+EventBatch stored_events(std::vector<NewEvent> batch, std::string_view epoch, std::uint64_t after);
 
 // Accepts only the exact form: 1-16 [A-Za-z0-9], '-', 1-20 digits without
 // leading zeros that fit uint64 (so an id has one spelling).

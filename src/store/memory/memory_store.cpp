@@ -25,15 +25,9 @@ void MemoryStore::append(std::vector<NewEvent> batch, OrderedPublish publish,
   result.ids.reserve(batch.size());
   {
     std::lock_guard lock(mutex_);
-    auto events = std::make_shared<EventBatch>();
-    events->reserve(batch.size());
-    for (auto& ne : batch) {
-      Event ev;
-      ev.seq = ++head_seq_;
-      ev.id = format_event_id(epoch_, ev.seq);
-      ev.topic = std::move(ne.topic);
-      ev.type = std::move(ne.type);
-      ev.data = std::move(ne.data);
+    auto events = std::make_shared<EventBatch>(stored_events(std::move(batch), epoch_, head_seq_));
+    head_seq_ += events->size();
+    for (const auto& ev : *events) {
       result.ids.push_back(ev.id);
       topic_seqs_[ev.topic].push_back(ev.seq);
       ring_.push_back(ev);
@@ -43,7 +37,6 @@ void MemoryStore::append(std::vector<NewEvent> batch, OrderedPublish publish,
         if (it->second.empty()) topic_seqs_.erase(it);
         ring_.pop_front();
       }
-      events->push_back(std::move(ev));
     }
     if (publish) publish(std::move(events));
   }

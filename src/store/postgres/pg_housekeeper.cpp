@@ -2,8 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "store/postgres/pg_shared.hpp"
 #include "store/postgres/pg_sql.hpp"
-#include "store/postgres/postgres_store.hpp"
 
 namespace ssehub {
 

@@ -93,31 +93,40 @@ class PgLink {
   // connection when it may be broken, and updates the status.
   PgFailure fail(const CallWatch* watch = nullptr);
 
-  // Runs `call(connection)` under a deadline: past it the watch interrupts the
-  // call (its socket is shut down), so a stopped server cannot hold the thread.
-  // Exceptions propagate (classify them with fail(&watch)); a connection whose
-  // call was interrupted just as it finished is dropped.
+  // Every call a store or bus thread makes goes through one of the two below.
+  //
+  // watched(): runs `call(connection)` with the watch attached to its socket, so
+  // another thread (a deadline) can interrupt it. The deadline is the caller's: the
+  // replayer's starts when a query is queued, not when it runs. Exceptions propagate
+  // (classify them with fail(&watch)); a connection whose call was interrupted just
+  // as it finished is dropped.
   template <typename Call>
-  auto guarded(CallWatch& watch, DeadlineScheduler& scheduler, std::chrono::milliseconds timeout,
-               Call&& call) {
-    watch.rearm();
-    const auto timer = scheduler.schedule(DeadlineScheduler::Clock::now() + timeout,
-                                          [&watch] { watch.interrupt(); });
-    struct Disarm {
+  auto watched(CallWatch& watch, Call&& call) {
+    struct Detach {
       CallWatch& watch;
-      DeadlineScheduler& scheduler;
-      std::uint64_t timer;
-      ~Disarm() {
-        watch.detach();
-        scheduler.cancel(timer);
-      }
-    } disarm{watch, scheduler, timer};
+      ~Detach() { watch.detach(); }
+    } detach{watch};
     pqxx::connection& c = get();
     watch.attach(c.sock());
     if (watch.fired()) throw pqxx::broken_connection("interrupted before the call");
     auto result = call(c);
     drop_if_interrupted(watch);
     return result;
+  }
+
+  // guarded(): watched() under a deadline of `timeout` from now; past it the watch
+  // interrupts the call, so a stopped server cannot hold the thread.
+  template <typename Call>
+  auto guarded(CallWatch& watch, DeadlineScheduler& scheduler, std::chrono::milliseconds timeout,
+               Call&& call) {
+    watch.rearm();
+    struct Cancel {
+      DeadlineScheduler& scheduler;
+      std::uint64_t timer;
+      ~Cancel() { scheduler.cancel(timer); }
+    } cancel{scheduler, scheduler.schedule(DeadlineScheduler::Clock::now() + timeout,
+                                           [&watch] { watch.interrupt(); })};
+    return watched(watch, std::forward<Call>(call));
   }
 
  private:

@@ -3,8 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include "core/event_id.hpp"
+#include "store/postgres/pg_shared.hpp"
 #include "store/postgres/pg_sql.hpp"
-#include "store/postgres/postgres_store.hpp"
 
 namespace ssehub {
 namespace {
@@ -201,56 +201,43 @@ std::optional<PgFailure> PgPublisher::try_commit(const Batch& batch) {
   }
   if (topics.empty()) return std::nullopt;
   const auto started = std::chrono::steady_clock::now();
-  watch_.rearm();
-  // The transaction's own deadline: a stopped server cannot hold the ordered section.
-  const auto timer = shared_.scheduler.schedule(started + timeout_, [this] { watch_.interrupt(); });
   bool locked = false;
   bool committed = false;
   try {
-    pqxx::connection& c = link_.get();
-    watch_.attach(c.sock());
-    locked = enter_section(c);
-    pqxx::work w(c);
-    pqxx::row row = w.exec_params1(pg::kAppendSql, topics.size(), pg::text_array(topics),
-                                   pg::text_array(types), pg::text_array(data));
-    w.commit();
-    committed = true;
-    const auto base = row[0].as<std::uint64_t>();
-    const std::string epoch = row[1].as<std::string>();
-    shared_.saw_head(base + topics.size());
-    // Still inside the ordered section: live publication in commit order.
-    std::uint64_t seq = base;
-    for (const auto& r : batch) {
-      auto events = std::make_shared<EventBatch>();
-      AppendResult result;
-      result.ok = true;
-      for (auto& ne : r->events) {
-        Event ev;
-        ev.seq = ++seq;
-        ev.id = format_event_id(epoch, ev.seq);
-        ev.topic = std::move(ne.topic);
-        ev.type = std::move(ne.type);
-        ev.data = std::move(ne.data);
-        result.ids.push_back(ev.id);
-        events->push_back(std::move(ev));
+    // The transaction's own deadline: a stopped server cannot hold the ordered section.
+    link_.guarded(watch_, shared_.scheduler, timeout_, [&](pqxx::connection& c) {
+      locked = enter_section(c);
+      pqxx::work w(c);
+      pqxx::row row = w.exec_params1(pg::kAppendSql, topics.size(), pg::text_array(topics),
+                                     pg::text_array(types), pg::text_array(data));
+      w.commit();
+      committed = true;
+      const auto base = row[0].as<std::uint64_t>();
+      const std::string epoch = row[1].as<std::string>();
+      shared_.saw_head(base + topics.size());
+      // Still inside the ordered section: live publication in commit order.
+      std::uint64_t seq = base;
+      for (const auto& r : batch) {
+        auto events = std::make_shared<EventBatch>(stored_events(std::move(r->events), epoch, seq));
+        seq += events->size();
+        AppendResult result;
+        result.ok = true;
+        for (const auto& ev : *events) result.ids.push_back(ev.id);
+        if (r->publish) r->publish(std::move(events));
+        r->settle(Request::claimed, std::move(result));
       }
-      if (r->publish) r->publish(std::move(events));
-      r->settle(Request::claimed, std::move(result));
-    }
-    if (locked) {
-      pqxx::nontransaction n(c);
-      n.exec_params(pg::kPublishUnlockSql, pg::kPublishLock);
-    }
-    watch_.detach();
-    shared_.scheduler.cancel(timer);
+      if (locked) {
+        pqxx::nontransaction n(c);
+        n.exec_params(pg::kPublishUnlockSql, pg::kPublishLock);
+      }
+      return 0;
+    });
     bump(shared_.commits);
     shared_.commit_batch.observe(static_cast<double>(topics.size()));
     shared_.commit_seconds.observe(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     return std::nullopt;
   } catch (...) {
-    watch_.detach();
-    shared_.scheduler.cancel(timer);
     PgFailure f = link_.fail(&watch_);
     // A session lock must not outlive a failed transaction on a kept connection.
     if (locked && link_.open()) {

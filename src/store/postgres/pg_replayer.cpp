@@ -3,8 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include "store/postgres/pg_rows.hpp"
+#include "store/postgres/pg_shared.hpp"
 #include "store/postgres/pg_sql.hpp"
-#include "store/postgres/postgres_store.hpp"
 
 namespace ssehub {
 
@@ -120,7 +120,6 @@ void PgReplayer::run(std::size_t index) {
         std::lock_guard jl(job->mutex);
         job->watch = nullptr;
       }
-      link.drop_if_interrupted(watch);
       shared_.scheduler.cancel(job->timer);
       job->settle(std::move(r));
     }
@@ -132,14 +131,11 @@ ReplayResult PgReplayer::query(PgLink& link, CallWatch& watch, const ReplayQuery
   std::vector<std::string_view> topics(q.topics.begin(), q.topics.end());
   const bool has_id = q.after.kind == LastEventId::Kind::id;
   try {
-    pqxx::connection& c = link.get();
-    watch.attach(c.sock());
-    if (watch.fired()) throw pqxx::broken_connection("interrupted");
-    pqxx::nontransaction n(c);
-    pqxx::result rows =
-        n.exec_params(pg::kReplaySql, pg::text_array(topics), has_id ? q.after.id.seq : 0,
-                      q.limit + 1, has_id ? q.after.id.epoch : std::string());
-    watch.detach();
+    pqxx::result rows = link.watched(watch, [&](pqxx::connection& c) {
+      pqxx::nontransaction n(c);
+      return n.exec_params(pg::kReplaySql, pg::text_array(topics), has_id ? q.after.id.seq : 0,
+                           q.limit + 1, has_id ? q.after.id.epoch : std::string());
+    });
     bump(shared_.replay_queries);
     ReplayResult r;
     r.ok = true;
@@ -153,7 +149,6 @@ ReplayResult PgReplayer::query(PgLink& link, CallWatch& watch, const ReplayQuery
     }
     return r;
   } catch (...) {
-    watch.detach();
     PgFailure f = link.fail(&watch);
     return failure(f.reason, f.message);
   }

@@ -6,10 +6,10 @@
 #include <thread>
 
 #include "platform/random.hpp"
-#include "store/memory/memory_store.hpp"
 #include "store/postgres/pg_housekeeper.hpp"
 #include "store/postgres/pg_publisher.hpp"
 #include "store/postgres/pg_replayer.hpp"
+#include "store/postgres/pg_shared.hpp"
 #include "store/postgres/pg_sql.hpp"
 
 namespace ssehub {
@@ -19,8 +19,9 @@ namespace {
 constexpr auto kStartupAttempts = 10;
 constexpr auto kStartupBackoff = std::chrono::milliseconds(500);
 
-}  // namespace
-
+// Creates the schema or brings it to this build's version, under an advisory lock
+// so that replicas starting together migrate once; returns the store epoch and
+// its head seq.
 std::pair<std::string, std::uint64_t> migrate_schema(pqxx::connection& c) {
   // The publish lock's guard against frozen holders needs idle_session_timeout.
   if (c.server_version() < pg::kMinServerVersion) {
@@ -49,6 +50,8 @@ std::pair<std::string, std::uint64_t> migrate_schema(pqxx::connection& c) {
   return {meta[0].as<std::string>(), meta[1].as<std::uint64_t>()};
 }
 
+}  // namespace
+
 PostgresStore::PostgresStore(const StoreConfig& store, const ReplayConfig& replay)
     : shared_(std::make_unique<PgShared>()) {
   shared_->conninfo = store.postgres_url;
@@ -75,6 +78,10 @@ PostgresStore::PostgresStore(const StoreConfig& store, const ReplayConfig& repla
                                            std::chrono::milliseconds(replay.timeout_ms));
   housekeeper_ = std::make_unique<PgHousekeeper>(
       *shared_, store.retention_hours, std::chrono::milliseconds(store.retention_interval_ms));
+}
+
+const std::string& PostgresStore::epoch() const {
+  return shared_->epoch;
 }
 
 PostgresStore::~PostgresStore() {

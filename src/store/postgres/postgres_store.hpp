@@ -15,15 +15,13 @@
 // joins every thread; the destructor calls it.
 
 #include <atomic>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <utility>
 
 #include "core/config.hpp"
-#include "observability/metrics.hpp"
-#include "platform/deadline_scheduler.hpp"
 #include "store/event_store.hpp"
-#include "store/postgres/pg_link.hpp"
 
 namespace ssehub {
 
@@ -31,28 +29,7 @@ class PgPublisher;
 class PgReplayer;
 class PgHousekeeper;
 
-// What the store's threads share.
-struct PgShared {
-  std::string conninfo;
-  std::string epoch;  // fixed after migration
-  // The highest seq this replica has seen committed (by its commits and reads).
-  std::atomic<std::uint64_t> known_head{0};
-  void saw_head(std::uint64_t seq) {
-    auto cur = known_head.load(std::memory_order_relaxed);
-    while (seq > cur && !known_head.compare_exchange_weak(cur, seq)) {
-    }
-  }
-  PgStatus status;
-  DeadlineScheduler scheduler;
-  Histogram commit_batch{{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000}};
-  Histogram commit_seconds{{0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5}};
-  Counter commits{0};
-  Counter commit_failures{0};
-  Counter unordered_commits{0};  // committed without the publish lock
-  Counter replay_queries{0};
-  Counter replays_busy{0};
-  Counter pruned{0};
-};
+struct PgShared;
 
 class PostgresStore final : public EventStore {
  public:
@@ -70,7 +47,7 @@ class PostgresStore final : public EventStore {
   void render_metrics(std::string& out) const override;
   void stop() override;
 
-  const std::string& epoch() const { return shared_->epoch; }
+  const std::string& epoch() const;
 
  private:
   std::unique_ptr<PgShared> shared_;
@@ -79,10 +56,5 @@ class PostgresStore final : public EventStore {
   std::unique_ptr<PgHousekeeper> housekeeper_;
   std::atomic<bool> stopped_{false};
 };
-
-// Creates the schema or brings it to this build's version, under an advisory lock
-// so that replicas starting together migrate once; returns the store epoch and
-// its head seq.
-std::pair<std::string, std::uint64_t> migrate_schema(pqxx::connection& c);
 
 }  // namespace ssehub
