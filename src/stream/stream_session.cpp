@@ -349,9 +349,9 @@ void StreamSession::consume(std::size_t bytes) {
   }
 }
 
-bool StreamSession::stalled(std::chrono::steady_clock::time_point now,
+bool StreamSession::stalled(const StallWatch& watch, std::chrono::steady_clock::time_point now,
                             std::chrono::milliseconds limit) const {
-  return waiting_writable_ && now - last_progress_ > limit;
+  return waiting_writable_ && watch.stalled(last_progress_, now, limit);
 }
 
 void StreamSession::on_writable(error_code ec) {

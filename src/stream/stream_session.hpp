@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/replay_handoff.hpp"
+#include "core/stall_watch.hpp"
 #include "http/request_parsing.hpp"
 #include "net/net.hpp"
 #include "server_context.hpp"
@@ -54,7 +55,9 @@ class StreamSession : public std::enable_shared_from_this<StreamSession> {
   std::int64_t expires_at() const { return expires_at_; }
   std::size_t& topic_index(std::uint32_t slot) { return slots_[slot].index; }
   // True when the socket has been full, with no byte written, for longer than `limit`.
-  bool stalled(std::chrono::steady_clock::time_point now, std::chrono::milliseconds limit) const;
+  // Time counts as the worker's watch says (not while the daemon was paused).
+  bool stalled(const StallWatch& watch, std::chrono::steady_clock::time_point now,
+               std::chrono::milliseconds limit) const;
   void close(std::string_view reason);
 
  private:

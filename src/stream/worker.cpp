@@ -18,6 +18,7 @@ Worker::Worker(std::size_t index, ServerContext& ctx, Hub& hub)
       hub_(hub),
       work_(net::make_work_guard(ioc_)),
       heartbeat_timer_(ioc_),
+      stall_watch_(std::chrono::milliseconds(ctx.config.stream.heartbeat_ms)),
       drain_timer_(ioc_),
       expiry_timer_(ioc_) {}
 
@@ -28,6 +29,8 @@ Worker::~Worker() {
 
 void Worker::run() {
   net::post(ioc_, [this] {
+    // The first tick: a pause before the first heartbeat is one too.
+    stall_watch_.tick(std::chrono::steady_clock::now());
     arm_heartbeat();
     if (ctx_.verifier) arm_expiry_check();
   });
@@ -172,6 +175,8 @@ void Worker::arm_heartbeat() {
 }
 
 void Worker::send_heartbeats() {
+  const auto now = std::chrono::steady_clock::now();
+  stall_watch_.tick(now);
   if (sessions_.empty()) return;
   auto now_ms = unix_ms();
   auto frame = std::make_shared<const std::string>(
@@ -180,12 +185,11 @@ void Worker::send_heartbeats() {
   std::vector<StreamSession*> snapshot = sessions_;
   // A client that stays connected but reads nothing for four heartbeat intervals
   // is let go: its socket has been full, with no progress, all that time.
-  const auto now = std::chrono::steady_clock::now();
   const auto stall_limit = std::chrono::milliseconds(4 * ctx_.config.stream.heartbeat_ms);
   delivering_ = true;
   for (StreamSession* s : snapshot) {
     if (s->worker_pos_ == SIZE_MAX) continue;
-    if (s->stalled(now, stall_limit)) {
+    if (s->stalled(stall_watch_, now, stall_limit)) {
       bump(ctx_.metrics.slow_consumer_disconnects);
       s->close("stalled reader");
       continue;

@@ -15,6 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/stall_watch.hpp"
 #include "net/net.hpp"
 #include "observability/metrics.hpp"
 #include "server_context.hpp"
@@ -102,6 +103,7 @@ class Worker {
   net::io_context ioc_{1};
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
   net::steady_timer heartbeat_timer_;
+  StallWatch stall_watch_;
   net::steady_timer drain_timer_;
   net::steady_timer expiry_timer_;
 };
