@@ -39,7 +39,7 @@ StreamSession::StreamSession(tcp::socket socket, Worker& worker, EventsRequest r
       expires_at_(expires_at),
       id_(random_token(12)),
       opened_(std::chrono::steady_clock::now()),
-      last_progress_(opened_),
+      last_progress_(worker.stall_watch().running(opened_)),
       handoff_(ctx_.config.stream.queue_limit_bytes) {}
 
 StreamSession::~StreamSession() {
@@ -328,7 +328,7 @@ void StreamSession::write_frame_now(const std::shared_ptr<const std::string>& fr
 
 void StreamSession::consume(std::size_t bytes) {
   pending_bytes_ -= bytes;
-  last_progress_ = std::chrono::steady_clock::now();
+  last_progress_ = worker_.stall_watch().running(std::chrono::steady_clock::now());
   while (bytes > 0) {
     std::size_t left = pending_[pending_head_]->size() - head_offset_;
     if (bytes < left) {

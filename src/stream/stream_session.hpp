@@ -97,7 +97,7 @@ class StreamSession : public std::enable_shared_from_this<StreamSession> {
   std::string_view end_reason_;
   std::string id_;
   std::chrono::steady_clock::time_point opened_;
-  std::chrono::steady_clock::time_point last_progress_;
+  std::chrono::steady_clock::duration last_progress_;  // in the worker's running time
 
   std::vector<TopicSlot> slots_;
   std::size_t worker_pos_ = SIZE_MAX;  // index in the worker's stream list

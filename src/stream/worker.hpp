@@ -46,6 +46,7 @@ class Worker {
   net::io_context& io() { return ioc_; }
   std::size_t index() const { return index_; }
   WorkerCounters& counters() { return counters_; }
+  const StallWatch& stall_watch() const { return stall_watch_; }
   ServerContext& context() { return ctx_; }
 
   void run();   // the thread body; returns after stop()
