@@ -15,12 +15,6 @@ ApiError error(unsigned status, std::string code, std::string detail) {
   return ApiError{status, std::move(code), std::move(detail), {}};
 }
 
-ApiError method_not_allowed(std::string_view allowed) {
-  ApiError e = error(405, "method_not_allowed", "use " + std::string(allowed));
-  e.allow = allowed;
-  return e;
-}
-
 // Adds "Name: value\r\n" lines, as produced by ServerContext::cors_headers.
 template <typename Message>
 void add_header_lines(Message& m, std::string_view lines) {
@@ -39,7 +33,8 @@ void add_header_lines(Message& m, std::string_view lines) {
   }
 }
 
-std::optional<std::string_view> header(const http::request<http::string_body>& req, http::field f) {
+template <typename Field>
+std::optional<std::string_view> header(const http::request<http::string_body>& req, Field f) {
   auto it = req.find(f);
   if (it == req.end()) return std::nullopt;
   return std::string_view(it->value().data(), it->value().size());
@@ -114,92 +109,97 @@ std::string HttpSession::cors_for(const Request& req) const {
   return ctx_.cors_headers(std::string_view(it->value().data(), it->value().size()));
 }
 
+namespace {
+
+Method method_of(http::verb v) {
+  switch (v) {
+    case http::verb::get:
+      return Method::get;
+    case http::verb::head:
+      return Method::head;
+    case http::verb::post:
+      return Method::post;
+    case http::verb::options:
+      return Method::options;
+    default:
+      return Method::other;
+  }
+}
+
+}  // namespace
+
 void HttpSession::handle(Request req) {
   auto origin = req.find(http::field::origin);
   origin_ = origin == req.end() ? std::string() : std::string(origin->value());
-  auto parsed = parse_target(std::string_view(req.target().data(), req.target().size()),
-                             ctx_.config.server.max_url_bytes);
-  if (auto* e = std::get_if<ApiError>(&parsed)) return send_error(*e, false);
-  const Target& target = std::get<Target>(parsed);
-  const auto method = req.method();
+  RouteRequest in;
+  in.method = method_of(req.method());
+  in.target = std::string_view(req.target().data(), req.target().size());
+  in.last_event_id = header(req, "Last-Event-ID");
+  in.origin_allowed = in.method == Method::options && !cors_for(req).empty();
+  in.over_capacity = over_capacity_;
+  in.draining = ctx_.draining.load();
+  auto routed =
+      route(in, RouteLimits{ctx_.config.server.max_url_bytes, ctx_.config.stream.max_topics});
   const bool keep = req.keep_alive();
-
-  if (method == http::verb::options && (target.path == "/events" || target.path == "/publish")) {
-    std::string cors = cors_for(req);
-    if (cors.empty()) {
-      return send_error(error(403, "origin_not_allowed", "origin is not in server.cors_origins"),
-                        keep);
-    }
-    Response res{http::status::no_content, req.version()};
-    add_header_lines(res, cors);
-    res.set(http::field::access_control_allow_methods, "GET, POST, OPTIONS");
-    res.set(http::field::access_control_allow_headers,
-            "Authorization, Content-Type, Last-Event-ID");
-    res.set(http::field::access_control_max_age, "600");
-    res.keep_alive(keep);
-    return send(std::move(res));
+  if (auto* refusal = std::get_if<Refusal>(&routed)) {
+    if (refusal->capacity) bump(ctx_.metrics.capacity_rejections);
+    return send_error(refusal->error, keep && !refusal->close);
   }
-
-  // At capacity, probes and scrapes are still answered; streams and publishes are not.
-  if (over_capacity_ && (target.path == "/events" || target.path == "/publish")) {
-    bump(ctx_.metrics.capacity_rejections);
-    return send_error(error(503, "at_capacity", "server.max_connections reached; retry later"),
-                      false);
+  Route& r = std::get<Route>(routed);
+  switch (r.endpoint) {
+    case Endpoint::preflight:
+      return send_preflight(req);
+    case Endpoint::events:
+      return handle_events(req, r.target, std::move(*r.events));
+    case Endpoint::publish:
+      return handle_publish(req, r.target);
+    case Endpoint::live:
+    case Endpoint::ready:
+    case Endpoint::metrics:
+      return send_probe(req, r);
   }
-  if (target.path == "/events") {
-    if (method != http::verb::get) return send_error(method_not_allowed("GET"), keep);
-    return handle_events(req, target);
-  }
-  if (target.path == "/publish") {
-    if (method != http::verb::post) return send_error(method_not_allowed("POST"), keep);
-    return handle_publish(req, target);
-  }
-  if (target.path == "/health/live" || target.path == "/health/ready" || target.path == "/health" ||
-      target.path == "/metrics") {
-    if (method != http::verb::get && method != http::verb::head) {
-      return send_error(method_not_allowed("GET, HEAD"), keep);
-    }
-    Response res{http::status::ok, req.version()};
-    if (target.path == "/metrics") {
-      res.set(http::field::content_type, "text/plain; version=0.0.4");
-      res.body() = ctx_.metrics.render([this](std::string& out) {
-        ctx_.store->render_metrics(out);
-        ctx_.bus->render_metrics(out);
-      });
-    } else if (target.path == "/health/live") {
-      res.set(http::field::content_type, "application/json");
-      res.body() = R"({"status":"live"})";
-    } else {
-      auto h = ctx_.health();
-      res.result(h.ready ? http::status::ok : http::status::service_unavailable);
-      res.set(http::field::content_type, "application/json");
-      res.body() = std::move(h.json);
-    }
-    res.set(http::field::cache_control, "no-store");
-    res.keep_alive(keep);
-    if (method == http::verb::head) {
-      res.prepare_payload();
-      auto length = res.body().size();
-      res.body().clear();
-      res.content_length(length);
-      return send(std::move(res), /*prepared=*/true);
-    }
-    return send(std::move(res));
-  }
-  send_error(error(404, "not_found", "no such endpoint"), keep);
 }
 
-void HttpSession::handle_events(const Request& req, const Target& target) {
-  if (ctx_.draining.load()) {
-    bump(ctx_.metrics.capacity_rejections);
-    return send_error(error(503, "draining", "this replica is shutting down; reconnect"), false);
+void HttpSession::send_preflight(const Request& req) {
+  Response res{http::status::no_content, req.version()};
+  add_header_lines(res, cors_for(req));
+  res.set(http::field::access_control_allow_methods, "GET, POST, OPTIONS");
+  res.set(http::field::access_control_allow_headers, "Authorization, Content-Type, Last-Event-ID");
+  res.set(http::field::access_control_max_age, "600");
+  res.keep_alive(req.keep_alive());
+  send(std::move(res));
+}
+
+void HttpSession::send_probe(const Request& req, const Route& r) {
+  Response res{http::status::ok, req.version()};
+  if (r.endpoint == Endpoint::metrics) {
+    res.set(http::field::content_type, "text/plain; version=0.0.4");
+    res.body() = ctx_.metrics.render([this](std::string& out) {
+      ctx_.store->render_metrics(out);
+      ctx_.bus->render_metrics(out);
+    });
+  } else if (r.endpoint == Endpoint::live) {
+    res.set(http::field::content_type, "application/json");
+    res.body() = R"({"status":"live"})";
+  } else {
+    auto h = ctx_.health();
+    res.result(h.ready ? http::status::ok : http::status::service_unavailable);
+    res.set(http::field::content_type, "application/json");
+    res.body() = std::move(h.json);
   }
-  std::optional<std::string_view> header_id;
-  auto it = req.find("Last-Event-ID");
-  if (it != req.end()) header_id = std::string_view(it->value().data(), it->value().size());
-  auto parsed = parse_events_request(target, header_id, ctx_.config.stream.max_topics);
-  if (auto* e = std::get_if<ApiError>(&parsed)) return send_error(*e, req.keep_alive());
-  auto& request = std::get<EventsRequest>(parsed);
+  res.set(http::field::cache_control, "no-store");
+  res.keep_alive(req.keep_alive());
+  if (r.head) {
+    res.prepare_payload();
+    auto length = res.body().size();
+    res.body().clear();
+    res.content_length(length);
+    return send(std::move(res), /*prepared=*/true);
+  }
+  send(std::move(res));
+}
+
+void HttpSession::handle_events(const Request& req, const Target& target, EventsRequest request) {
   auto auth = authenticate(req, target);
   if (auto* e = std::get_if<ApiError>(&auth)) return send_error(*e, req.keep_alive());
   auto& who = std::get<Principal>(auth);

@@ -15,6 +15,7 @@
 #include <optional>
 
 #include "http/request_parsing.hpp"
+#include "http/router.hpp"
 #include "net/net.hpp"
 #include "server_context.hpp"
 
@@ -37,7 +38,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void do_read();
   void on_read(error_code ec, std::size_t bytes);
   void handle(Request req);
-  void handle_events(const Request& req, const Target& target);
+  void send_preflight(const Request& req);
+  void send_probe(const Request& req, const Route& r);
+  void handle_events(const Request& req, const Target& target, EventsRequest request);
   void handle_publish(const Request& req, const Target& target);
   std::variant<Principal, ApiError> authenticate(const Request& req, const Target& target) const;
   void send_error(const ApiError& e, bool keep_alive);
