@@ -8,11 +8,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "bus/local/local_bus.hpp"
-#include "bus/pglog/pg_log_bus.hpp"
-#include "bus/redis/redis_bus.hpp"
-#include "store/memory/memory_store.hpp"
-#include "store/postgres/postgres_store.hpp"
+#include "bus/make_bus.hpp"
+#include "store/make_store.hpp"
 
 namespace ssehub {
 namespace {
@@ -73,26 +70,8 @@ Server::Server(Config config) : signals_(control_), drain_timer_(control_) {
   const Config& c = ctx_.config;
   ctx_.replica_id = hostname_or("ssehub") + "-" + std::to_string(getpid());
   if (c.auth.mode == "jwt") ctx_.verifier = make_verifier(c.auth);
-  if (c.store.kind == "postgres") {
-    ctx_.store = std::make_unique<PostgresStore>(c.store, c.replay);
-    if (c.bus.kind == "redis") {
-      RedisBus::Options o;
-      o.url = c.bus.redis_url;
-      o.prefix = c.bus.channel_prefix;
-      o.replica = ctx_.replica_id;
-      o.sentinel_interval = std::chrono::milliseconds(c.bus.sentinel_interval_ms);
-      o.sentinel_timeout = std::chrono::milliseconds(c.bus.sentinel_timeout_ms);
-      o.recovery_limit = c.replay.limit;
-      o.postgres_url = c.store.postgres_url;
-      ctx_.bus = std::make_unique<RedisBus>(std::move(o));
-    } else {
-      // Every replica follows the log, so replicas on one database share live events.
-      ctx_.bus = std::make_unique<PgLogBus>(c.store.postgres_url, PgLogBus::kMaxBehind);
-    }
-  } else {
-    ctx_.store = std::make_unique<MemoryStore>(c.store.memory_capacity);
-    ctx_.bus = std::make_unique<LocalBus>();
-  }
+  ctx_.store = make_store(c);
+  ctx_.bus = make_bus(c, ctx_.replica_id);
   hub_ = std::make_unique<Hub>(*ctx_.bus);
   ctx_.hub = hub_.get();
 }
