@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "platform/stop_flag.hpp"
 #include "store/postgres/pg_shared.hpp"
 #include "store/postgres/pg_sql.hpp"
 
@@ -20,12 +21,7 @@ PgHousekeeper::~PgHousekeeper() {
 }
 
 void PgHousekeeper::stop() {
-  {
-    std::lock_guard lock(mutex_);
-    if (stopping_) return;
-    stopping_ = true;
-  }
-  wake_.notify_all();
+  if (!raise_stop(mutex_, stopping_, wake_)) return;
   watch_.interrupt();
   thread_.join();
 }

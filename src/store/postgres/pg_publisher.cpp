@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/event_id.hpp"
+#include "platform/stop_flag.hpp"
 #include "store/postgres/pg_shared.hpp"
 #include "store/postgres/pg_sql.hpp"
 
@@ -40,12 +41,7 @@ PgPublisher::~PgPublisher() {
 }
 
 void PgPublisher::stop() {
-  {
-    std::lock_guard lock(mutex_);
-    if (stopping_) return;
-    stopping_ = true;
-  }
-  wake_.notify_all();
+  if (!raise_stop(mutex_, stopping_, wake_)) return;
   watch_.interrupt();
   thread_.join();
   for (auto& r : queue_) r->settle(Request::queued, failed("the server is stopping"));

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "platform/stop_flag.hpp"
 #include "store/postgres/pg_rows.hpp"
 #include "store/postgres/pg_shared.hpp"
 #include "store/postgres/pg_sql.hpp"
@@ -27,12 +28,7 @@ PgReplayer::~PgReplayer() {
 }
 
 void PgReplayer::stop() {
-  {
-    std::lock_guard lock(mutex_);
-    if (stopping_) return;
-    stopping_ = true;
-  }
-  wake_.notify_all();
+  if (!raise_stop(mutex_, stopping_, wake_)) return;
   for (auto& w : watches_) w->interrupt();
   for (auto& t : threads_) t.join();
   for (auto& j : queue_) j->settle(failure(FailureReason::unavailable, "the server is stopping"));
