@@ -65,11 +65,11 @@ std::uint64_t raise_open_files_limit() {
   return lim.rlim_cur;
 }
 
-Server::Server(Config config) : signals_(control_), drain_timer_(control_) {
-  ctx_.config = std::move(config);
+Server::Server(Config config)
+    : ctx_(std::move(config)), signals_(control_), drain_timer_(control_) {
   const Config& c = ctx_.config;
   ctx_.replica_id = hostname_or("ssehub") + "-" + std::to_string(getpid());
-  if (c.auth.mode == "jwt") ctx_.verifier = make_verifier(c.auth);
+  if (c.auth.mode == "jwt") ctx_.auth = Authenticator(make_verifier(c.auth));
   ctx_.store = make_store(c);
   ctx_.bus = make_bus(c, ctx_.replica_id);
   hub_ = std::make_unique<Hub>(*ctx_.bus);

@@ -1,20 +1,18 @@
 #pragma once
-// What every session shares: configuration, metrics, the store, the bus and the
-// server-wide flags. Owned by Server; outlives every session.
+// What the server owns and shares: configuration, metrics, the store, the bus and
+// the server-wide flags. Owned by Server; outlives every session. An HTTP session
+// does not see it: it gets the few narrow things it uses (HttpDeps).
 
 #include <atomic>
 #include <memory>
-#include <mutex>
-#include <optional>
 #include <string>
-#include <unordered_map>
-#include <variant>
+#include <utility>
 
-#include "http/request_parsing.hpp"
-
-#include "auth/jwt.hpp"
+#include "auth/principal.hpp"
+#include "auth/subject_limits.hpp"
 #include "bus/event_bus.hpp"
 #include "core/config.hpp"
+#include "http/cors.hpp"
 #include "observability/metrics.hpp"
 #include "store/event_store.hpp"
 
@@ -22,21 +20,17 @@ namespace ssehub {
 
 class Hub;
 
-// Who is asking, once authenticated. With auth.mode none everything is allowed
-// and there is no subject.
-struct Principal {
-  bool anonymous = true;
-  std::string subject;          // the token's sub; empty only when anonymous
-  std::int64_t expires_at = 0;  // unix seconds; 0 = never
-  std::vector<std::string> subscribe;
-  std::vector<std::string> publish;
-
-  // nullopt when every topic is allowed, else the first one that is not.
-  std::optional<std::string> denied_subscribe(const std::vector<std::string>& topics) const;
-  std::optional<std::string> denied_publish(const std::vector<std::string>& topics) const;
+struct HealthReport {
+  bool ready = false;
+  std::string json;
 };
 
 struct ServerContext {
+  explicit ServerContext(Config c)
+      : config(std::move(c)),
+        subjects(config.stream.max_connections_per_subject),
+        cors(config.server.cors_origins) {}
+
   Config config;
   Metrics metrics;
   std::unique_ptr<EventStore> store;
@@ -45,28 +39,12 @@ struct ServerContext {
   std::string replica_id;
   std::uint64_t max_connections = 0;  // effective: config capped by the descriptor limit
   std::atomic<bool> draining{false};
+  Authenticator auth;  // auth.mode jwt: set at start-up
+  SubjectLimits subjects;
+  CorsPolicy cors;
 
-  struct Health {
-    bool ready = false;
-    std::string json;
-  };
-  Health health() const;
-
-  // CORS response headers ("Name: value\r\n" lines) for an allowed origin, else empty.
-  std::string cors_headers(std::string_view origin) const;
-
-  // auth.mode jwt: set at start-up.
-  std::optional<JwtVerifier> verifier;
-  // 401 when a token is needed and missing or invalid.
-  std::variant<Principal, ApiError> authenticate(const std::optional<std::string>& token) const;
-
-  // stream.max_connections_per_subject: false when the subject is at its cap.
-  bool acquire_subject(const std::string& subject);
-  void release_subject(const std::string& subject);
-
- private:
-  std::mutex subjects_mutex_;
-  std::unordered_map<std::string, std::uint64_t> subjects_;
+  // /health/ready: ready unless draining or the store or bus is not.
+  HealthReport health() const;
 };
 
 // Holds one unit of server.max_connections for as long as it lives.

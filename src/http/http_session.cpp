@@ -15,7 +15,7 @@ ApiError error(unsigned status, std::string code, std::string detail) {
   return ApiError{status, std::move(code), std::move(detail), {}};
 }
 
-// Adds "Name: value\r\n" lines, as produced by ServerContext::cors_headers.
+// Adds "Name: value\r\n" lines, as produced by CorsPolicy::headers.
 template <typename Message>
 void add_header_lines(Message& m, std::string_view lines) {
   while (!lines.empty()) {
@@ -44,15 +44,15 @@ std::optional<std::string_view> header(const http::request<http::string_body>& r
 
 std::variant<Principal, ApiError> HttpSession::authenticate(const Request& req,
                                                             const Target& target) const {
-  return ctx_.authenticate(extract_token(header(req, http::field::authorization), target,
-                                         header(req, http::field::cookie)));
+  return deps_.auth.authenticate(extract_token(header(req, http::field::authorization), target,
+                                               header(req, http::field::cookie)));
 }
 
 HttpSession::HttpSession(tcp::socket socket, Worker& worker, ConnectionSlot slot,
                          bool over_capacity)
     : stream_(std::move(socket)),
       worker_(worker),
-      ctx_(worker.context()),
+      deps_(worker.http_deps()),
       slot_(std::move(slot)),
       over_capacity_(over_capacity) {}
 
@@ -62,7 +62,7 @@ void HttpSession::run() {
 
 void HttpSession::do_read() {
   parser_.emplace();
-  const auto& server = ctx_.config.server;
+  const auto& server = deps_.server;
   parser_->header_limit(static_cast<std::uint32_t>(server.max_request_head_bytes));
   parser_->body_limit(server.max_body_bytes);
   // A request head or body that does not arrive in time ends the connection.
@@ -75,21 +75,21 @@ void HttpSession::do_read() {
 void HttpSession::on_read(error_code ec, std::size_t) {
   if (ec == http::error::end_of_stream || ec == net::error::eof) return do_close();
   if (ec == beast::error::timeout) {
-    bump(ctx_.metrics.request_timeouts);
+    bump(deps_.metrics.request_timeouts);
     spdlog::info("request not read within server.request_timeout_ms ({} ms); closing",
-                 ctx_.config.server.request_timeout_ms);
+                 deps_.server.request_timeout_ms);
     return do_close();
   }
   if (ec == http::error::header_limit) {
     return send_error(error(431, "header_too_large",
                             "request head is larger than server.max_request_head_bytes (" +
-                                std::to_string(ctx_.config.server.max_request_head_bytes) + ")"),
+                                std::to_string(deps_.server.max_request_head_bytes) + ")"),
                       false);
   }
   if (ec == http::error::body_limit) {
     return send_error(error(413, "body_too_large",
                             "request body is larger than server.max_body_bytes (" +
-                                std::to_string(ctx_.config.server.max_body_bytes) + ")"),
+                                std::to_string(deps_.server.max_body_bytes) + ")"),
                       false);
   }
   if (ec) {
@@ -106,7 +106,7 @@ void HttpSession::on_read(error_code ec, std::size_t) {
 std::string HttpSession::cors_for(const Request& req) const {
   auto it = req.find(http::field::origin);
   if (it == req.end()) return {};
-  return ctx_.cors_headers(std::string_view(it->value().data(), it->value().size()));
+  return deps_.cors.headers(std::string_view(it->value().data(), it->value().size()));
 }
 
 namespace {
@@ -137,12 +137,11 @@ void HttpSession::handle(Request req) {
   in.last_event_id = header(req, "Last-Event-ID");
   in.origin_allowed = in.method == Method::options && !cors_for(req).empty();
   in.over_capacity = over_capacity_;
-  in.draining = ctx_.draining.load();
-  auto routed =
-      route(in, RouteLimits{ctx_.config.server.max_url_bytes, ctx_.config.stream.max_topics});
+  in.draining = deps_.draining.load();
+  auto routed = route(in, RouteLimits{deps_.server.max_url_bytes, deps_.stream.max_topics});
   const bool keep = req.keep_alive();
   if (auto* refusal = std::get_if<Refusal>(&routed)) {
-    if (refusal->capacity) bump(ctx_.metrics.capacity_rejections);
+    if (refusal->capacity) bump(deps_.metrics.capacity_rejections);
     return send_error(refusal->error, keep && !refusal->close);
   }
   Route& r = std::get<Route>(routed);
@@ -174,15 +173,15 @@ void HttpSession::send_probe(const Request& req, const Route& r) {
   Response res{http::status::ok, req.version()};
   if (r.endpoint == Endpoint::metrics) {
     res.set(http::field::content_type, "text/plain; version=0.0.4");
-    res.body() = ctx_.metrics.render([this](std::string& out) {
-      ctx_.store->render_metrics(out);
-      ctx_.bus->render_metrics(out);
+    res.body() = deps_.metrics.render([this](std::string& out) {
+      deps_.store.render_metrics(out);
+      deps_.bus.render_metrics(out);
     });
   } else if (r.endpoint == Endpoint::live) {
     res.set(http::field::content_type, "application/json");
     res.body() = R"({"status":"live"})";
   } else {
-    auto h = ctx_.health();
+    auto h = deps_.health();
     res.result(h.ready ? http::status::ok : http::status::service_unavailable);
     res.set(http::field::content_type, "application/json");
     res.body() = std::move(h.json);
@@ -207,9 +206,9 @@ void HttpSession::handle_events(const Request& req, const Target& target, Events
     return send_error(error(403, "forbidden", "the token may not subscribe to topic " + *denied),
                       req.keep_alive());
   }
-  if (!who.subject.empty() && !ctx_.acquire_subject(who.subject)) {
+  if (!who.subject.empty() && !deps_.subjects.acquire(who.subject)) {
     spdlog::warn("subject at stream.max_connections_per_subject ({})",
-                 ctx_.config.stream.max_connections_per_subject);
+                 deps_.stream.max_connections_per_subject);
     return send_error(error(429, "too_many_streams",
                             "this subject has stream.max_connections_per_subject streams open"),
                       false);
@@ -223,7 +222,7 @@ void HttpSession::handle_events(const Request& req, const Target& target, Events
 }
 
 void HttpSession::handle_publish(const Request& req, const Target& target) {
-  bump(ctx_.metrics.publish_requests);
+  bump(deps_.metrics.publish_requests);
   const bool keep = req.keep_alive();
   auto auth = authenticate(req, target);
   if (auto* e = std::get_if<ApiError>(&auth)) return send_error(*e, keep);
@@ -233,7 +232,7 @@ void HttpSession::handle_publish(const Request& req, const Target& target) {
     return send_error(error(415, "unsupported_media_type", "Content-Type must be application/json"),
                       keep);
   }
-  auto parsed = parse_publish_body(req.body(), ctx_.config.server.max_publish_batch);
+  auto parsed = parse_publish_body(req.body(), deps_.server.max_publish_batch);
   if (auto* e = std::get_if<ApiError>(&parsed)) return send_error(*e, keep);
   auto events = std::move(std::get<std::vector<NewEvent>>(parsed));
   std::vector<std::string> topics;
@@ -242,11 +241,11 @@ void HttpSession::handle_publish(const Request& req, const Target& target) {
     // a replay from Postgres would frame it.
     const auto& ev = events[i];
     std::size_t frame_bytes = stored_json_bytes(ev.data) + ev.type.size() + 64;
-    if (frame_bytes > ctx_.config.stream.queue_limit_bytes) {
+    if (frame_bytes > deps_.stream.queue_limit_bytes) {
       return send_error(
           error(413, "event_too_large",
                 "event " + std::to_string(i) + " is larger than " + "stream.queue_limit_bytes (" +
-                    std::to_string(ctx_.config.stream.queue_limit_bytes) + ")"),
+                    std::to_string(deps_.stream.queue_limit_bytes) + ")"),
           keep);
     }
     topics.push_back(ev.topic);
@@ -259,12 +258,12 @@ void HttpSession::handle_publish(const Request& req, const Target& target) {
   const unsigned version = req.version();
   auto self = shared_from_this();
   auto started = std::chrono::steady_clock::now();
-  EventBus* bus = ctx_.bus.get();
-  ctx_.store->append(
+  EventBus* bus = &deps_.bus;
+  deps_.store.append(
       std::move(events), [bus](EventBatchPtr batch) { bus->publish(std::move(batch)); },
       [self, keep, version, count, started](AppendResult r) {
         net::post(self->worker_.io(), [self, keep, version, count, started, r = std::move(r)] {
-          auto& m = self->ctx_.metrics;
+          auto& m = self->deps_.metrics;
           m.publish_seconds.observe(
               std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
           if (!r.ok) {
@@ -286,7 +285,7 @@ void HttpSession::handle_publish(const Request& req, const Target& target) {
 }
 
 void HttpSession::send_error(const ApiError& e, bool keep_alive) {
-  ctx_.metrics.count_http_error(e.status);
+  deps_.metrics.count_http_error(e.status);
   if (e.status >= 500) {
     spdlog::warn("request refused status={} error={} detail={}", e.status, e.code, e.detail);
   } else {
@@ -303,11 +302,11 @@ void HttpSession::send_error(const ApiError& e, bool keep_alive) {
 }
 
 void HttpSession::send(Response res, bool prepared) {
-  if (!origin_.empty()) add_header_lines(res, ctx_.cors_headers(origin_));
+  if (!origin_.empty()) add_header_lines(res, deps_.cors.headers(origin_));
   if (!prepared) res.prepare_payload();
   response_ = std::make_shared<Response>(std::move(res));
   const bool close = !response_->keep_alive();
-  stream_.expires_after(std::chrono::milliseconds(ctx_.config.server.request_timeout_ms));
+  stream_.expires_after(std::chrono::milliseconds(deps_.server.request_timeout_ms));
   http::async_write(stream_, *response_,
                     [self = shared_from_this(), close](error_code ec, std::size_t n) {
                       self->on_write(close, ec, n);

@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 
+#include "http/http_deps.hpp"
 #include "http/request_parsing.hpp"
 #include "http/router.hpp"
 #include "net/net.hpp"
@@ -52,7 +53,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   Worker& worker_;
-  ServerContext& ctx_;
+  const HttpDeps& deps_;
   ConnectionSlot slot_;
   bool over_capacity_;
   bool closing_ = false;

@@ -43,7 +43,7 @@ StreamSession::StreamSession(tcp::socket socket, Worker& worker, EventsRequest r
       handoff_(ctx_.config.stream.queue_limit_bytes) {}
 
 StreamSession::~StreamSession() {
-  if (!subject_.empty()) ctx_.release_subject(subject_);
+  if (!subject_.empty()) ctx_.subjects.release(subject_);
   if (!worker_.shutting_down()) unregister();
 }
 

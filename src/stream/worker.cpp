@@ -15,6 +15,7 @@ namespace ssehub {
 Worker::Worker(std::size_t index, ServerContext& ctx, Hub& hub)
     : index_(index),
       ctx_(ctx),
+      http_deps_(HttpDeps::of(ctx)),
       hub_(hub),
       work_(net::make_work_guard(ioc_)),
       heartbeat_timer_(ioc_),
@@ -32,7 +33,7 @@ void Worker::run() {
     // The first tick: a pause before the first heartbeat is one too.
     stall_watch_.tick(std::chrono::steady_clock::now());
     arm_heartbeat();
-    if (ctx_.verifier) arm_expiry_check();
+    if (ctx_.auth.verifies()) arm_expiry_check();
   });
   ioc_.run();
 }

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/stall_watch.hpp"
+#include "http/http_deps.hpp"
 #include "net/net.hpp"
 #include "observability/metrics.hpp"
 #include "server_context.hpp"
@@ -48,6 +49,7 @@ class Worker {
   WorkerCounters& counters() { return counters_; }
   const StallWatch& stall_watch() const { return stall_watch_; }
   ServerContext& context() { return ctx_; }
+  const HttpDeps& http_deps() const { return http_deps_; }
 
   void run();   // the thread body; returns after stop()
   void stop();  // any thread
@@ -80,6 +82,7 @@ class Worker {
 
   const std::size_t index_;
   ServerContext& ctx_;
+  HttpDeps http_deps_;
   Hub& hub_;
   bool delivering_ = false;
   bool shutting_down_ = false;
