@@ -14,6 +14,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
+#include <utility>
 
 namespace ssehub {
 namespace {
@@ -160,25 +161,13 @@ std::optional<std::string> base64url_decode(std::string_view in) {
 std::optional<std::int64_t> parse_duration_seconds(std::string_view text) {
   if (text.empty()) return std::nullopt;
   std::int64_t unit = 1;
-  switch (text.back()) {
-    case 's':
-      unit = 1;
-      text.remove_suffix(1);
-      break;
-    case 'm':
-      unit = 60;
-      text.remove_suffix(1);
-      break;
-    case 'h':
-      unit = 3600;
-      text.remove_suffix(1);
-      break;
-    case 'd':
-      unit = 86400;
-      text.remove_suffix(1);
-      break;
-    default:
-      break;
+  constexpr std::pair<char, std::int64_t> kUnits[] = {
+      {'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}};
+  for (auto [suffix, seconds] : kUnits) {
+    if (text.back() != suffix) continue;
+    unit = seconds;
+    text.remove_suffix(1);
+    break;
   }
   std::int64_t n = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);

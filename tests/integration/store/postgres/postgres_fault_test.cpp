@@ -42,6 +42,21 @@ std::vector<std::string> publish_and_see(std::uint16_t port, SseStream& live) {
   return ids;
 }
 
+// Opens `live` and sees two events through it: the daemon works before the fault.
+std::vector<std::string> open_and_see(std::uint16_t port, SseStream& live) {
+  if (!open_ready(live)) {
+    ADD_FAILURE() << "the stream did not open";
+    return {};
+  }
+  return publish_and_see(port, live);
+}
+
+// Replays and publishes that give up after these many milliseconds.
+Env timeouts(int replay_ms, int publish_ms) {
+  return {{"SSEHUB_REPLAY_TIMEOUT_MS", std::to_string(replay_ms)},
+          {"SSEHUB_STORE_PUBLISH_TIMEOUT_MS", std::to_string(publish_ms)}};
+}
+
 struct Resumed {
   PostgresServer& pg;
   ~Resumed() { pg.resume(); }
@@ -50,11 +65,9 @@ struct Resumed {
 using PostgresFaults = PostgresTest;
 
 TEST_F(PostgresFaults, PausedDatabaseTimesOutReplayAndPublishWithinBounds) {
-  Daemon d(
-      pg_env({{"SSEHUB_REPLAY_TIMEOUT_MS", "1000"}, {"SSEHUB_STORE_PUBLISH_TIMEOUT_MS", "1500"}}));
+  Daemon d(pg_env(timeouts(1000, 1500)));
   SseStream live(d.port(), "/events?topic=a");
-  ASSERT_TRUE(open_ready(live));
-  auto ids = publish_and_see(d.port(), live);
+  auto ids = open_and_see(d.port(), live);
   ASSERT_EQ(ids.size(), 2u);
 
   pg().pause();
@@ -116,11 +129,9 @@ TEST_F(PostgresFaults, PausedDatabaseTimesOutReplayAndPublishWithinBounds) {
 }
 
 TEST_F(PostgresFaults, DatabaseDownThenBackRecoversWithoutRestart) {
-  Daemon d(
-      pg_env({{"SSEHUB_REPLAY_TIMEOUT_MS", "2000"}, {"SSEHUB_STORE_PUBLISH_TIMEOUT_MS", "2000"}}));
+  Daemon d(pg_env(timeouts(2000, 2000)));
   SseStream live(d.port(), "/events?topic=a");
-  ASSERT_TRUE(open_ready(live));
-  auto ids = publish_and_see(d.port(), live);
+  auto ids = open_and_see(d.port(), live);
   ASSERT_EQ(ids.size(), 2u);
 
   pg().stop();

@@ -13,6 +13,17 @@ std::string str(const Changes& changes) {
   return out;
 }
 
+// Connected, with `a` subscribed and confirmed, and just left.
+SubscriptionTracker leaving_a() {
+  SubscriptionTracker t;
+  t.reconnect();
+  t.want("a");
+  t.changes();
+  t.confirmed("a");
+  t.unwant("a");
+  return t;
+}
+
 TEST(SubscriptionTracker, ATopicIsActiveOnceItsSubscribeIsConfirmed) {
   SubscriptionTracker t;
   t.reconnect();
@@ -29,12 +40,7 @@ TEST(SubscriptionTracker, ATopicIsActiveOnceItsSubscribeIsConfirmed) {
 // The window this closes: a stream that joins a topic while its UNSUBSCRIBE is
 // in flight must wait for the SUBSCRIBE that follows it.
 TEST(SubscriptionTracker, JoiningWhileTheUnsubscribeIsInFlightWaitsForTheResubscribe) {
-  SubscriptionTracker t;
-  t.reconnect();
-  t.want("a");
-  t.changes();
-  t.confirmed("a");
-  t.unwant("a");
+  SubscriptionTracker t = leaving_a();
   EXPECT_EQ(str(t.changes()), "-a ");
   t.want("a");
   EXPECT_FALSE(t.active("a"));
@@ -46,12 +52,7 @@ TEST(SubscriptionTracker, JoiningWhileTheUnsubscribeIsInFlightWaitsForTheResubsc
 }
 
 TEST(SubscriptionTracker, LeavingAndJoiningBeforeTheThreadLooksSendsNothing) {
-  SubscriptionTracker t;
-  t.reconnect();
-  t.want("a");
-  t.changes();
-  t.confirmed("a");
-  t.unwant("a");
+  SubscriptionTracker t = leaving_a();
   t.want("a");
   EXPECT_TRUE(t.active("a"));
   EXPECT_EQ(str(t.changes()), "");
