@@ -193,7 +193,7 @@ void StreamSession::push_live(std::uint64_t seq, const std::shared_ptr<const std
     case ReplayHandoff::Offer::deliver:
       ++events_sent_;
       bump_owned(worker_.counters().deliveries);
-      if (write_direct && pending_.empty() && !waiting_writable_) {
+      if (write_direct && queue_.empty() && !waiting_writable_) {
         write_frame_now(frame);
       } else {
         enqueue(frame);
@@ -249,16 +249,15 @@ void StreamSession::push_control(std::shared_ptr<const std::string> frame) {
 
 void StreamSession::enqueue(std::shared_ptr<const std::string> frame) {
   if (closed_) return;
-  pending_bytes_ += frame->size();
-  pending_.push_back(std::move(frame));
+  queue_.push(std::move(frame));
   // A burst (a replay with the live events held meanwhile, a large batch) may
   // pass the bound before anything was written: a reader that keeps up takes it
   // into its socket buffer now, and only one that does not is closed.
-  if (pending_bytes_ > ctx_.config.stream.queue_limit_bytes && !waiting_writable_ && begun_) {
+  if (queue_.bytes() > ctx_.config.stream.queue_limit_bytes && !waiting_writable_ && begun_) {
     write_now();
     if (closed_) return;
   }
-  if (pending_bytes_ > ctx_.config.stream.queue_limit_bytes) {
+  if (queue_.bytes() > ctx_.config.stream.queue_limit_bytes) {
     bump(ctx_.metrics.slow_consumer_disconnects);
     spdlog::warn(
         "stream {} queue passed {} bytes (stream.queue_limit_bytes); closing slow consumer", id_,
@@ -283,15 +282,14 @@ void StreamSession::flush() {
 // sendmsg per flush and no asynchronous operation at all.
 void StreamSession::write_now() {
   constexpr std::size_t kMaxGather = 64;
+  std::array<std::string_view, kMaxGather> spans;
   std::array<net::const_buffer, kMaxGather> buffers;
-  while (pending_head_ < pending_.size()) {
-    std::size_t n = 0;
+  while (!queue_.empty()) {
+    const std::size_t n = queue_.front(spans);
     std::size_t requested = 0;
-    for (std::size_t i = pending_head_; i < pending_.size() && n < kMaxGather; ++i, ++n) {
-      const std::string& f = *pending_[i];
-      std::size_t skip = i == pending_head_ ? head_offset_ : 0;
-      buffers[n] = net::const_buffer(f.data() + skip, f.size() - skip);
-      requested += f.size() - skip;
+    for (std::size_t i = 0; i < n; ++i) {
+      buffers[i] = net::buffer(spans[i]);
+      requested += spans[i].size();
     }
     error_code ec;
     std::size_t written = socket_.write_some(std::span(buffers.data(), n), ec);
@@ -301,7 +299,7 @@ void StreamSession::write_now() {
     consume(written);
     if (written < requested) break;  // the socket buffer is full
   }
-  if (pending_head_ < pending_.size()) {
+  if (!queue_.empty()) {
     waiting_writable_ = true;
     socket_.async_wait(tcp::socket::wait_write,
                        [self = shared_from_this()](error_code ec) { self->on_writable(ec); });
@@ -320,33 +318,14 @@ void StreamSession::write_frame_now(const std::shared_ptr<const std::string>& fr
   }
   bump_owned(worker_.counters().bytes_written, written);
   if (written == frame->size()) return;
-  pending_bytes_ += frame->size();
-  pending_.push_back(frame);
+  queue_.push(frame);
   consume(written);
   flush();
 }
 
 void StreamSession::consume(std::size_t bytes) {
-  pending_bytes_ -= bytes;
+  queue_.consume(bytes);
   last_progress_ = worker_.stall_watch().running(std::chrono::steady_clock::now());
-  while (bytes > 0) {
-    std::size_t left = pending_[pending_head_]->size() - head_offset_;
-    if (bytes < left) {
-      head_offset_ += bytes;
-      break;
-    }
-    bytes -= left;
-    pending_[pending_head_++].reset();
-    head_offset_ = 0;
-  }
-  if (pending_head_ == pending_.size()) {
-    pending_.clear();
-    pending_head_ = 0;
-  } else if (pending_head_ >= 64 && pending_head_ * 2 >= pending_.size()) {
-    // A client that keeps up but never fully drains: drop the written prefix.
-    pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(pending_head_));
-    pending_head_ = 0;
-  }
 }
 
 bool StreamSession::stalled(const StallWatch& watch, std::chrono::steady_clock::time_point now,

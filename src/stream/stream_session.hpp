@@ -19,6 +19,7 @@
 #include "net/net.hpp"
 #include "server_context.hpp"
 #include "store/event_store.hpp"
+#include "stream/frame_queue.hpp"
 
 namespace ssehub {
 
@@ -75,6 +76,7 @@ class StreamSession : public std::enable_shared_from_this<StreamSession> {
   void enqueue(std::shared_ptr<const std::string> frame);
   void write_now();
   void write_frame_now(const std::shared_ptr<const std::string>& frame);
+  // `bytes` from the front of the queue were written.
   void consume(std::size_t bytes);
   void on_writable(error_code ec);
   void do_read_probe();
@@ -106,12 +108,7 @@ class StreamSession : public std::enable_shared_from_this<StreamSession> {
   std::uint64_t pending_gap_ = 0;  // a gap signalled while replaying
   std::string pending_gap_epoch_;
 
-  // Frames not yet written: pending_[pending_head_..]; the first one from
-  // head_offset_ on.
-  std::vector<std::shared_ptr<const std::string>> pending_;
-  std::size_t pending_head_ = 0;
-  std::size_t head_offset_ = 0;
-  std::size_t pending_bytes_ = 0;
+  FrameQueue queue_;  // not yet written
   std::uint64_t events_sent_ = 0;
   char probe_[16];
   bool waiting_writable_ = false;
