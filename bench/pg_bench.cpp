@@ -29,14 +29,11 @@
 // --pg-url: a server (URL without a database) where the bench may CREATE and DROP
 // databases named ssehub_bench_*; --pg-pid: its postmaster, to count its CPU.
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -64,7 +61,10 @@
 
 namespace {
 
+using ssehub::test::free_port;
 using ssehub::test::PostgresServer;
+using ssehub::test::reap;
+using ssehub::test::spawn_process;
 
 struct Options {
   std::string mode;
@@ -186,21 +186,6 @@ int http_get(int port, const std::string& path, std::string* body) {
                    : -1;
   close(fd);
   return status;
-}
-
-int free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-    close(fd);
-    throw std::runtime_error("cannot bind a loopback port");
-  }
-  close(fd);
-  return ntohs(a.sin_port);
 }
 
 // ---------------------------------------------------------------------------
@@ -424,40 +409,38 @@ std::string daemon_log_path() {
   return "/tmp/ssehub_pg_bench." + std::to_string(getpid()) + ".daemon.log";
 }
 
+// The environment of a bench daemon: the bench's own, with these settings on top.
+std::vector<std::string> daemon_env(const Options& o, int port,
+                                    const std::vector<std::pair<std::string, std::string>>& env) {
+  std::map<std::string, std::string> set{
+      {"SSEHUB_SERVER_LISTEN", "127.0.0.1:" + std::to_string(port)},
+      {"SSEHUB_LOG_LEVEL", "warn"},
+      {"SSEHUB_STREAM_HEARTBEAT_MS", "600000"},
+      {"SSEHUB_SERVER_DRAIN_TIMEOUT_MS", "2000"}};
+  if (o.threads) set["SSEHUB_SERVER_THREADS"] = std::to_string(o.threads);
+  for (const auto& [k, v] : env) set[k] = v;
+  std::vector<std::string> out;
+  for (char** e = environ; e && *e; ++e) {
+    const std::string entry = *e;
+    if (!set.count(entry.substr(0, entry.find('=')))) out.push_back(entry);
+  }
+  for (const auto& [k, v] : set) out.push_back(k + "=" + v);
+  return out;
+}
+
 class Daemon {
  public:
   Daemon(const Options& o, const std::vector<std::pair<std::string, std::string>>& env)
       : port_(free_port()) {
     log_path_ = daemon_log_path();
-    int log = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (log < 0) throw std::runtime_error("cannot open " + log_path_);
-    const pid_t parent = getpid();
-    pid_ = fork();
-    if (pid_ == 0) {
-      setpgid(0, 0);  // stopped as one group
-      prctl(PR_SET_PDEATHSIG, SIGTERM);
-      if (getppid() != parent) _exit(127);
-      int null = open("/dev/null", O_RDONLY);
-      dup2(null, 0);
-      dup2(log, 1);
-      dup2(log, 2);
-      close_range(3, ~0U, 0);
-      setenv("SSEHUB_SERVER_LISTEN", ("127.0.0.1:" + std::to_string(port_)).c_str(), 1);
-      setenv("SSEHUB_LOG_LEVEL", "warn", 1);
-      setenv("SSEHUB_STREAM_HEARTBEAT_MS", "600000", 1);
-      setenv("SSEHUB_SERVER_DRAIN_TIMEOUT_MS", "2000", 1);
-      if (o.threads) setenv("SSEHUB_SERVER_THREADS", std::to_string(o.threads).c_str(), 1);
-      for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
-      execl(o.daemon.c_str(), o.daemon.c_str(), nullptr);
-      _exit(127);
-    }
-    close(log);
-    if (pid_ < 0) throw std::runtime_error("fork failed");
+    // In a session of its own (stopped as one group); killed if the bench dies.
+    pid_ = spawn_process({o.daemon}, {.name = "ssehub_pg_bench daemon",
+                                      .log_path = log_path_,
+                                      .env = daemon_env(o, port_, env)});
     // Ready means listening and, with the postgres store, connected and migrated.
     const std::int64_t deadline = now_ns() + 30LL * 1000000000;
     while (now_ns() < deadline && !g_interrupted) {
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      if (reap(pid_, std::chrono::milliseconds(0))) {
         pid_ = -1;
         throw std::runtime_error("the daemon exited during start-up; see " + log_path_);
       }
@@ -476,14 +459,9 @@ class Daemon {
   void stop() {
     if (pid_ <= 0) return;
     kill(-pid_, SIGTERM);
-    const std::int64_t deadline = now_ns() + 10LL * 1000000000;
-    while (waitpid(pid_, nullptr, WNOHANG) == 0) {
-      if (now_ns() > deadline) {
-        kill(-pid_, SIGKILL);
-        waitpid(pid_, nullptr, 0);
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (!reap(pid_, std::chrono::seconds(10))) {
+      kill(-pid_, SIGKILL);
+      reap(pid_, std::chrono::seconds(10));
     }
     pid_ = -1;
   }

@@ -33,7 +33,7 @@ SSEHUB=$ROOT/build/ssehub
 BENCH=$ROOT/build/bench/ssehub_bench
 [[ $(id -u) == 0 ]] || { echo "run as root (initdb runs as the postgres user)" >&2; exit 2; }
 for f in "$SSEHUB" "$BENCH"; do
-  [[ -x $f ]] || { echo "missing $f: build it first (cmake --build build)" >&2; exit 2; }
+  [[ -x $f ]] || { echo "missing $f: build it first (scripts/build.sh build -DSSEHUB_BUILD_BENCH=ON)" >&2; exit 2; }
 done
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 [[ -n $PGBIN && -x $PGBIN/postgres ]] || { echo "no Postgres under /usr/lib/postgresql" >&2; exit 2; }

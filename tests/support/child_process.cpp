@@ -96,6 +96,7 @@ pid_t spawn_process(const std::vector<std::string>& args, const SpawnOptions& op
   const char* name = options.name.c_str();
   const char* cwd = options.cwd.empty() ? nullptr : options.cwd.c_str();
   const std::optional<Credentials> user = options.user;
+  const bool die_with_thread = options.die_with_thread;
   int log_fd = ::open(options.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (log_fd < 0) throw std::runtime_error("cannot open " + options.log_path);
   int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -112,10 +113,12 @@ pid_t spawn_process(const std::vector<std::string>& args, const SpawnOptions& op
         (::setgroups(0, nullptr) != 0 || ::setgid(user->gid) != 0 || ::setuid(user->uid) != 0)) {
       child_fail(name, "switching user");
     }
-    // After setuid, which clears it.
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    // The parent died before prctl took effect.
-    if (::getppid() != parent) _exit(127);
+    if (die_with_thread) {
+      // After setuid, which clears it.
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      // The parent died before prctl took effect.
+      if (::getppid() != parent) _exit(127);
+    }
     if (cwd != nullptr && ::chdir(cwd) != 0) child_fail(name, "chdir");
     ::execve(argv[0], argv.data(), envp != nullptr ? envp : environ);
     child_fail(name, "execve");
@@ -139,6 +142,11 @@ bool reap(pid_t pid, milliseconds timeout, int* status) {
     if (Clock::now() >= deadline) return false;
     std::this_thread::sleep_for(milliseconds(10));
   }
+}
+
+int exit_code(int status) {
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : status;
 }
 
 bool has_exited(pid_t pid) {

@@ -42,6 +42,9 @@ struct SpawnOptions {
   std::optional<Credentials> user{};
   // "NAME=value" entries; unset: the caller's environment.
   std::optional<std::vector<std::string>> env{};
+  // The child gets SIGKILL when the calling thread exits; off for a child that must
+  // outlive the thread that started it.
+  bool die_with_thread = true;
 };
 
 // PATH, LC_ALL=C and TZ=UTC: an environment that does not depend on the caller's.
@@ -49,13 +52,16 @@ std::vector<std::string> minimal_env();
 
 // Runs `args` (args[0] the executable, not looked up on PATH) in a new session, so
 // the child's pid is also its process group id. The child gets SIGKILL when the
-// calling thread exits. Throws std::runtime_error if the log cannot be opened or
-// fork fails; a failure in the child after fork is written to the log and exits 127.
+// calling thread exits (unless options.die_with_thread is off). Throws std::runtime_error if the
+// log cannot be opened or fork fails; a failure in the child after fork is written to the log and
+// exits 127.
 pid_t spawn_process(const std::vector<std::string>& args, const SpawnOptions& options);
 
 // Reaps the child `pid`; false if it is still running after `timeout`. `status` gets
 // the wait status (0 if the child was reaped elsewhere).
 bool reap(pid_t pid, std::chrono::milliseconds timeout, int* status = nullptr);
+// A wait status as one number: the exit code, or 128 + the signal that ended it.
+int exit_code(int status);
 // True once the child `pid` has exited, without reaping it: while the zombie stays,
 // its pid and process group id cannot be reused.
 bool has_exited(pid_t pid);

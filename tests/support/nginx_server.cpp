@@ -2,7 +2,6 @@
 
 #include <signal.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -11,9 +10,7 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
-#include <thread>
 
-#include "child_process.hpp"
 #include "test_support.hpp"
 
 #ifndef SSEHUB_SOURCE_DIR
@@ -24,7 +21,6 @@ namespace ssehub::test {
 namespace {
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 constexpr milliseconds kStartTimeout{10000};
@@ -108,7 +104,8 @@ std::string NginxServer::binary() {
   return "";
 }
 
-NginxServer::NginxServer(std::vector<std::uint16_t> upstream_ports) {
+NginxServer::NginxServer(const std::vector<std::uint16_t>& upstream_ports)
+    : ChildServer("nginx", "/tmp/ssehub-nginx-", "nginx.log") {
   if (upstream_ports.empty()) throw std::invalid_argument("NginxServer needs an upstream port");
   const std::string bin = binary();
   if (bin.empty()) {
@@ -118,68 +115,39 @@ NginxServer::NginxServer(std::vector<std::uint16_t> upstream_ports) {
   const std::string conf = read_required(source + "/docker/nginx.conf");
   const std::string upstreams = read_required(source + "/docker/nginx-upstream.conf");
 
-  dir_ = make_temp_dir("/tmp/ssehub-nginx-");
-  log_path_ = dir_ + "/nginx.log";
-  try {
-    // Run as root, nginx's workers switch to an unprivileged user; they write
-    // their temporary files under this directory.
-    if (::chmod(dir_.c_str(), 0755) != 0) throw std::runtime_error("cannot chmod " + dir_);
-    port_ = free_port();
-    write_text(dir_ + "/nginx.conf", render_conf(conf, port_));
-    write_text(dir_ + "/nginx-upstream.conf", render_upstreams(upstreams, upstream_ports));
-    // Relative paths in nginx.conf (pid, temporary files) resolve against -p; the
-    // include of nginx-upstream.conf against the directory of -c.
-    // A new session, so that the workers share the master's process group.
-    pid_ = spawn_process({bin, "-e", "stderr", "-p", dir_ + "/", "-c", dir_ + "/nginx.conf", "-g",
-                          "daemon off; pid nginx.pid;"},
-                         {.name = "nginx_server", .log_path = log_path_});
-    // The pid file is written once the listening socket is bound, so a connection
-    // that is accepted then reaches this nginx and not whatever else took the port.
-    const auto deadline = Clock::now() + kStartTimeout;
-    for (;;) {
-      if (has_exited(pid_)) {
-        ::waitpid(pid_, nullptr, 0);
-        pid_ = -1;
-        throw std::runtime_error("nginx exited during startup:\n" + tail(log()));
-      }
-      std::error_code ec;
-      if (fs::exists(dir_ + "/nginx.pid", ec)) {
-        int fd = connect_loopback(port_);
-        if (fd >= 0) {
-          ::close(fd);
-          break;
-        }
-      }
-      if (Clock::now() >= deadline) {
-        throw std::runtime_error("nginx did not accept connections within 10 s:\n" + tail(log()));
-      }
-      std::this_thread::sleep_for(milliseconds(10));
-    }
-  } catch (...) {
-    stop();
-    remove_tree(dir_);
-    throw;
-  }
+  // Run as root, nginx's workers switch to an unprivileged user; they write
+  // their temporary files under this directory.
+  if (::chmod(dir().c_str(), 0755) != 0) throw std::runtime_error("cannot chmod " + dir());
+  port_ = free_port();
+  write_text(dir() + "/nginx.conf", render_conf(conf, port_));
+  write_text(dir() + "/nginx-upstream.conf", render_upstreams(upstreams, upstream_ports));
+  // Relative paths in nginx.conf (pid, temporary files) resolve against -p; the
+  // include of nginx-upstream.conf against the directory of -c. The workers share the
+  // master's process group.
+  spawn({bin, "-e", "stderr", "-p", dir() + "/", "-c", dir() + "/nginx.conf", "-g",
+         "daemon off; pid nginx.pid;"});
+  // The pid file is written once the listening socket is bound, so a connection
+  // that is accepted then reaches this nginx and not whatever else took the port.
+  wait_ready(
+      [&](std::string&) {
+        std::error_code ec;
+        if (!fs::exists(dir() + "/nginx.pid", ec)) return false;
+        const int fd = connect_loopback(port_);
+        if (fd < 0) return false;
+        ::close(fd);
+        return true;
+      },
+      kStartTimeout, "accept connections");
 }
 
 NginxServer::~NginxServer() {
-  stop();
-  remove_tree(dir_);
-}
-
-void NginxServer::stop() {
-  if (pid_ <= 0) return;
-  ::kill(pid_, SIGTERM);  // fast shutdown: the master stops its workers, then exits
-  wait_exited(pid_, kStopTimeout);
-  // Whatever is left of the group (a master that did not exit, orphaned workers).
-  ::kill(-pid_, SIGKILL);
-  wait_exited(pid_, kStopTimeout);
-  ::waitpid(pid_, nullptr, WNOHANG);
-  pid_ = -1;
-}
-
-std::string NginxServer::log() const {
-  return read_text(log_path_);
+  try {
+    // Fast shutdown: the master stops its workers, then exits; then SIGKILL to whatever
+    // is left of the group (a master that did not exit, orphaned workers).
+    signal_and_wait(SIGTERM, kStopTimeout);
+    kill_child();
+  } catch (...) {
+  }
 }
 
 }  // namespace ssehub::test

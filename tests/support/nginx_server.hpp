@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "child_server.hpp"
+
 namespace ssehub::test {
 
 // Renders docker/nginx.conf into a private directory under /tmp, with its listen
@@ -17,30 +19,21 @@ namespace ssehub::test {
 // session. Ready once the port accepts connections (10 s). The master process gets
 // SIGKILL when the thread that started it exits. Failures throw std::runtime_error
 // with nginx's output.
-class NginxServer {
+class NginxServer : public ChildServer {
  public:
-  explicit NginxServer(std::vector<std::uint16_t> upstream_ports);
+  explicit NginxServer(const std::vector<std::uint16_t>& upstream_ports);
   // SIGTERM (fast shutdown), SIGKILL to the process group after 5 s; removes the directory.
-  ~NginxServer();
-  NginxServer(const NginxServer&) = delete;
-  NginxServer& operator=(const NginxServer&) = delete;
+  ~NginxServer() override;
 
   std::uint16_t port() const { return port_; }
-  // Master process pid, -1 once stopped.
-  pid_t pid() const { return pid_; }
-  // nginx's error log and access log (both go to one file).
-  std::string log() const;
+  // pid(): the master process, -1 once stopped. log(): nginx's error log and access log
+  // (both go to one file).
 
   // The nginx executable: /usr/sbin/nginx, else `nginx` on PATH; empty if none.
   static std::string binary();
 
  private:
-  void stop();
-
-  std::string dir_;
-  std::string log_path_;
   std::uint16_t port_ = 0;
-  pid_t pid_ = -1;
 };
 
 }  // namespace ssehub::test

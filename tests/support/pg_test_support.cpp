@@ -2,17 +2,30 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
+#include <functional>
 
 namespace ssehub::test {
 
-void PostgresTest::SetUp() {
+std::string create_test_database(std::string* name) {
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  db_ = std::string(info->test_suite_name()) + "_" + info->name();
-  std::transform(db_.begin(), db_.end(), db_.begin(), [](unsigned char c) {
+  std::string db = std::string(info->test_suite_name()) + "_" + info->name();
+  std::transform(db.begin(), db.end(), db.begin(), [](unsigned char c) {
     return std::isalnum(c) ? static_cast<char>(std::tolower(c)) : '_';
   });
-  db_ = db_.substr(0, 60);
-  url_ = pg().create_database(db_);
+  if (db.size() > 60) {
+    // Cut to Postgres's limit; the hash keeps names that differ only at the end
+    // (the parameter of a parameterised test) apart.
+    char hash[12];
+    std::snprintf(hash, sizeof hash, "_%08zx", std::hash<std::string>{}(db)&0xffffffffu);
+    db = db.substr(0, 51) + hash;
+  }
+  if (name) *name = db;
+  return PostgresServer::shared().create_database(db);
+}
+
+void PostgresTest::SetUp() {
+  url_ = create_test_database(&db_);
 }
 
 Env PostgresTest::pg_env(Env extra) const {

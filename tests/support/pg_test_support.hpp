@@ -11,6 +11,10 @@
 
 namespace ssehub::test {
 
+// Creates a database named after the running test on PostgresServer::shared(); returns
+// its URL. `name`, if given, gets the database's name.
+std::string create_test_database(std::string* name = nullptr);
+
 class PostgresTest : public ::testing::Test {
  protected:
   void SetUp() override;

@@ -13,21 +13,16 @@
 #include <map>
 #include <pqxx/pqxx>
 #include <stdexcept>
-#include <thread>
-
-#include "child_process.hpp"
 
 namespace ssehub::test {
 namespace {
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 constexpr milliseconds kStartTimeout{30000};
 constexpr milliseconds kStopTimeout{30000};
 constexpr milliseconds kInitdbTimeout{120000};
-constexpr milliseconds kSignalTimeout{5000};
 
 std::string find_bin_dir() {
   const fs::path root = "/usr/lib/postgresql";
@@ -83,22 +78,6 @@ std::vector<pid_t> descendants(pid_t root) {
   return out;
 }
 
-// Runs `args` as the postgres user in `cwd`, output appended to `log_path`.
-pid_t spawn_as_postgres(const std::vector<std::string>& args, const std::string& log_path,
-                        const std::string& cwd) {
-  return spawn_process(args, {.name = "postgres_server",
-                              .log_path = log_path,
-                              .cwd = cwd,
-                              .user = postgres_user(),
-                              .env = minimal_env()});
-}
-
-// Stops `pid` and waits until it is stopped, so it is not inside fork().
-void stop_process(pid_t pid) {
-  ::kill(pid, SIGSTOP);
-  wait_states({pid}, std::string("tT\0", 3), kSignalTimeout);
-}
-
 std::string percent_encode(const std::string& s) {
   static const char hex[] = "0123456789ABCDEF";
   std::string out;
@@ -116,32 +95,23 @@ std::string percent_encode(const std::string& s) {
 
 }  // namespace
 
-PostgresServer::PostgresServer() : bin_dir_(find_bin_dir()), port_(free_port()) {
-  dir_ = make_temp_dir("/tmp/ssehub-pg-");
-  data_dir_ = dir_ + "/data";
-  log_path_ = dir_ + "/server.log";
-  try {
-    const Credentials user = postgres_user();
-    if (::chown(dir_.c_str(), user.uid, user.gid) != 0) {
-      throw std::runtime_error("cannot chown " + dir_ + " to postgres");
-    }
-    pid_t pid = spawn_as_postgres({bin_dir_ + "/initdb", "-D", data_dir_, "-U", "postgres",
-                                   "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync"},
-                                  log_path_, dir_);
-    int status = 0;
-    if (!reap(pid, kInitdbTimeout, &status)) {
-      ::kill(pid, SIGKILL);
-      reap(pid, kSignalTimeout);
-      throw std::runtime_error("initdb timed out:\n" + tail(log()));
-    }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-      throw std::runtime_error("initdb failed:\n" + tail(log()));
-    }
-    start();
-  } catch (...) {
-    remove_tree(dir_);
-    throw;
+PostgresServer::PostgresServer()
+    : ChildServer("postgres", "/tmp/ssehub-pg-", "server.log"),
+      data_dir_(dir() + "/data"),
+      bin_dir_(find_bin_dir()),
+      port_(free_port()) {
+  const Credentials user = postgres_user();
+  if (::chown(dir().c_str(), user.uid, user.gid) != 0) {
+    throw std::runtime_error("cannot chown " + dir() + " to postgres");
   }
+  spawn({bin_dir_ + "/initdb", "-D", data_dir_, "-U", "postgres", "--auth=trust", "-E", "UTF8",
+         "--no-locale", "--no-sync"},
+        as_postgres());
+  const int status = wait_exit(kInitdbTimeout);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    throw std::runtime_error("initdb failed:\n" + tail(log()));
+  }
+  start();
 }
 
 PostgresServer::~PostgresServer() {
@@ -153,79 +123,56 @@ PostgresServer::~PostgresServer() {
     } catch (...) {
     }
   }
-  remove_tree(dir_);
+}
+
+SpawnOptions PostgresServer::as_postgres() const {
+  return {.cwd = dir(), .user = postgres_user(), .env = minimal_env()};
 }
 
 void PostgresServer::start() {
-  if (pid_ > 0) return;
+  if (pid() > 0) return;
   const std::string port = std::to_string(port_);
   // fsync off survives a killed server (the kernel keeps its writes); commits stay
   // synchronous, so no commit the server confirmed is lost when it is killed.
-  pid_ = spawn_as_postgres(
-      {bin_dir_ + "/postgres", "-D", data_dir_, "-p", port, "-c", "listen_addresses=127.0.0.1",
-       "-c", "unix_socket_directories=" + dir_, "-c", "fsync=off", "-c", "full_page_writes=off",
-       "-c", "max_connections=300", "-c", "shared_buffers=128MB"},
-      log_path_, dir_);
+  spawn({bin_dir_ + "/postgres", "-D", data_dir_, "-p", port, "-c", "listen_addresses=127.0.0.1",
+         "-c", "unix_socket_directories=" + dir(), "-c", "fsync=off", "-c", "full_page_writes=off",
+         "-c", "max_connections=300", "-c", "shared_buffers=128MB"},
+        as_postgres());
   const std::string conninfo =
       "host=127.0.0.1 port=" + port + " user=postgres dbname=postgres connect_timeout=1";
-  const auto deadline = Clock::now() + kStartTimeout;
-  while (Clock::now() < deadline) {
-    if (reap(pid_, milliseconds(0))) {
-      pid_ = -1;
-      throw std::runtime_error("postgres exited during startup:\n" + tail(log()));
-    }
-    if (PQping(conninfo.c_str()) == PQPING_OK) return;
-    std::this_thread::sleep_for(milliseconds(20));
+  try {
+    wait_ready([&](std::string&) { return PQping(conninfo.c_str()) == PQPING_OK; }, kStartTimeout,
+               "accept connections");
+  } catch (...) {
+    remove_pid_file();
+    throw;
   }
-  kill_hard();
-  throw std::runtime_error("postgres did not accept connections within 30 s:\n" + tail(log()));
 }
 
 void PostgresServer::stop() {
-  if (pid_ <= 0) return;
-  resume();
-  ::kill(pid_, SIGINT);
-  if (reap(pid_, kStopTimeout)) {
-    pid_ = -1;
-    return;
+  if (pid() <= 0) return;
+  if (signal_and_wait(SIGINT, kStopTimeout)) {
+    kill_child();
+  } else {
+    kill_hard();
   }
-  kill_hard();
 }
 
 void PostgresServer::kill_hard() {
-  if (pid_ <= 0) return;
-  stop_process(pid_);
-  const std::vector<pid_t> children = descendants(pid_);
-  for (pid_t p : children) ::kill(p, SIGKILL);
-  ::kill(-pid_, SIGKILL);
-  const bool reaped = reap(pid_, kStopTimeout);
-  const pid_t pid = pid_;
-  pid_ = -1;
-  paused_.clear();
-  if (!reaped) throw std::runtime_error("postmaster " + std::to_string(pid) + " survived SIGKILL");
-  // Orphaned children must be gone before a new postmaster reuses the data directory.
-  if (!wait_states(children, std::string("\0", 1), kStopTimeout)) {
-    throw std::runtime_error("postgres children survived SIGKILL");
-  }
+  if (pid() <= 0) return;
+  // With the postmaster's children: they must be gone before a new postmaster reuses
+  // the data directory.
+  kill_child();
+  remove_pid_file();
+}
+
+std::vector<pid_t> PostgresServer::detached_children() {
+  return descendants(pid());
+}
+
+void PostgresServer::remove_pid_file() const {
   std::error_code ec;
   fs::remove(data_dir_ + "/postmaster.pid", ec);
-}
-
-void PostgresServer::pause() {
-  if (pid_ <= 0 || !paused_.empty()) return;
-  // The postmaster first, so it forks no child the scan would miss.
-  stop_process(pid_);
-  paused_.push_back(pid_);
-  for (pid_t p : descendants(pid_)) {
-    ::kill(p, SIGSTOP);
-    paused_.push_back(p);
-  }
-  wait_states(paused_, std::string("tT\0", 3), kSignalTimeout);
-}
-
-void PostgresServer::resume() {
-  for (auto it = paused_.rbegin(); it != paused_.rend(); ++it) ::kill(*it, SIGCONT);
-  paused_.clear();
 }
 
 std::string PostgresServer::create_database(const std::string& name) {
@@ -256,10 +203,6 @@ std::vector<std::vector<std::string>> PostgresServer::query(const std::string& d
     rows.push_back(std::move(cells));
   }
   return rows;
-}
-
-std::string PostgresServer::log() const {
-  return read_text(log_path_);
 }
 
 PostgresServer& PostgresServer::shared() {

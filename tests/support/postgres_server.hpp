@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "child_server.hpp"
+
 namespace ssehub::test {
 
 // Owns a postmaster running as the `postgres` OS user (the test runs as root) on a private
@@ -14,12 +16,10 @@ namespace ssehub::test {
 // thread. The postmaster gets SIGKILL when the thread that started it exits (so a crashed
 // or killed test leaves no server behind), so start it from the main thread, or from a
 // thread that outlives it. Every wait is bounded; failures throw std::runtime_error.
-class PostgresServer {
+class PostgresServer : public ChildServer {
  public:
   PostgresServer();
-  ~PostgresServer();
-  PostgresServer(const PostgresServer&) = delete;
-  PostgresServer& operator=(const PostgresServer&) = delete;
+  ~PostgresServer() override;
 
   // Starts on the port and data directory chosen at construction and waits until the
   // server accepts connections (30 s). No-op if running.
@@ -28,13 +28,10 @@ class PostgresServer {
   void stop();
   // SIGKILL to the postmaster and every child; start() recovers the data directory.
   void kill_hard();
-  // SIGSTOP / SIGCONT to the postmaster and all its children: connections hang.
-  void pause();
-  void resume();
+  // pause() and resume() (SIGSTOP / SIGCONT) reach the postmaster and all its children:
+  // connections hang. pid() is the postmaster's, -1 when stopped.
 
   std::uint16_t port() const { return port_; }
-  // Postmaster pid, -1 when stopped.
-  pid_t pid() const { return pid_; }
 
   // CREATE DATABASE name; returns url(name).
   std::string create_database(const std::string& name);
@@ -42,20 +39,19 @@ class PostgresServer {
   std::string url(const std::string& db) const;
   // Rows of the last statement's result; NULL becomes "".
   std::vector<std::vector<std::string>> query(const std::string& db, const std::string& sql);
-  // initdb output followed by the server log of every start.
-  std::string log() const;
+  // log(): initdb output followed by the server log of every start.
 
   // One server per test process, created on first use.
   static PostgresServer& shared();
 
  private:
-  std::string dir_;
+  std::vector<pid_t> detached_children() override;
+  SpawnOptions as_postgres() const;
+  void remove_pid_file() const;
+
   std::string data_dir_;
-  std::string log_path_;
   std::string bin_dir_;
   std::uint16_t port_ = 0;
-  pid_t pid_ = -1;
-  std::vector<pid_t> paused_;
 };
 
 }  // namespace ssehub::test

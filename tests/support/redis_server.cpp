@@ -12,9 +12,6 @@
 #include <chrono>
 #include <cstring>
 #include <stdexcept>
-#include <thread>
-
-#include "child_process.hpp"
 
 namespace ssehub::test {
 namespace {
@@ -25,7 +22,6 @@ using std::chrono::milliseconds;
 constexpr const char* kRedisBinary = "/usr/bin/redis-server";
 constexpr milliseconds kStartTimeout{30000};
 constexpr milliseconds kStopTimeout{10000};
-constexpr milliseconds kSignalTimeout{5000};
 constexpr milliseconds kCommandTimeout{5000};
 constexpr milliseconds kPingTimeout{1000};
 constexpr int kMaxDepth = 16;
@@ -207,23 +203,16 @@ std::string run_command(std::uint16_t port, const std::vector<std::string>& args
 
 }  // namespace
 
-RedisServer::RedisServer() : port_(free_port()) {
+RedisServer::RedisServer()
+    : ChildServer("redis-server", "/tmp/ssehub-redis-", "redis.log"), port_(free_port()) {
   if (::access(kRedisBinary, X_OK) != 0) {
     throw std::runtime_error(std::string("no ") + kRedisBinary + " (apt-get install redis-server)");
   }
-  dir_ = make_temp_dir("/tmp/ssehub-redis-");
-  log_path_ = dir_ + "/redis.log";
-  try {
-    start();
-  } catch (...) {
-    remove_tree(dir_);
-    throw;
-  }
+  start();
 }
 
 RedisServer::~RedisServer() {
   try {
-    resume();
     stop();
   } catch (...) {
     try {
@@ -231,76 +220,38 @@ RedisServer::~RedisServer() {
     } catch (...) {
     }
   }
-  remove_tree(dir_);
 }
 
 void RedisServer::start() {
-  if (pid_ > 0) return;
-  pid_ = spawn_process(
-      {kRedisBinary, "--port", std::to_string(port_), "--bind", "127.0.0.1", "--save", "",
-       "--appendonly", "no", "--dir", dir_, "--logfile", log_path_, "--daemonize", "no",
-       "--protected-mode", "yes"},
-      {.name = "redis_server", .log_path = log_path_, .cwd = dir_, .env = minimal_env()});
-  paused_ = false;
+  if (pid() > 0) return;
+  spawn({kRedisBinary, "--port", std::to_string(port_), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no", "--dir", dir(), "--logfile", log_path(), "--daemonize", "no",
+         "--protected-mode", "yes"},
+        {.cwd = dir(), .env = minimal_env()});
   const auto deadline = Clock::now() + kStartTimeout;
-  std::string last;
-  while (Clock::now() < deadline) {
-    if (reap(pid_, milliseconds(0))) {
-      pid_ = -1;
-      throw std::runtime_error("redis-server exited during startup:\n" + tail(log()));
-    }
-    try {
-      const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
-      last = run_command(port_, {"PING"}, std::max(milliseconds(1), std::min(kPingTimeout, left)));
-      if (last == "PONG") return;
-    } catch (const std::exception& e) {
-      last = e.what();
-    }
-    std::this_thread::sleep_for(milliseconds(20));
-  }
-  kill_hard();
-  throw std::runtime_error("redis-server did not answer PING within 30 s (last: " + last + "):\n" +
-                           tail(log()));
+  wait_ready(
+      [&](std::string& last) {
+        try {
+          const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
+          last =
+              run_command(port_, {"PING"}, std::max(milliseconds(1), std::min(kPingTimeout, left)));
+        } catch (const std::exception& e) {
+          last = e.what();
+        }
+        return last == "PONG";
+      },
+      kStartTimeout, "answer PING");
 }
 
 void RedisServer::stop() {
-  if (pid_ <= 0) return;
-  resume();
-  ::kill(pid_, SIGTERM);
-  if (reap(pid_, kStopTimeout)) {
-    pid_ = -1;
-    return;
-  }
-  kill_hard();
+  if (pid() <= 0) return;
+  signal_and_wait(SIGTERM, kStopTimeout);
+  // SIGKILL after the bound; the process group: a fork redis made for a background save.
+  kill_child();
 }
 
 void RedisServer::kill_hard() {
-  if (pid_ <= 0) return;
-  ::kill(pid_, SIGKILL);
-  // The session's process group: a fork redis made for a background save, if any.
-  ::kill(-pid_, SIGKILL);
-  const bool reaped = reap(pid_, kSignalTimeout);
-  const pid_t pid = pid_;
-  pid_ = -1;
-  paused_ = false;
-  if (!reaped) {
-    throw std::runtime_error("redis-server " + std::to_string(pid) + " survived SIGKILL");
-  }
-}
-
-void RedisServer::pause() {
-  if (pid_ <= 0 || paused_) return;
-  ::kill(pid_, SIGSTOP);
-  paused_ = true;
-  if (!wait_states({pid_}, "tT", kSignalTimeout)) {
-    throw std::runtime_error("redis-server " + std::to_string(pid_) + " did not stop");
-  }
-}
-
-void RedisServer::resume() {
-  if (pid_ <= 0 || !paused_) return;
-  ::kill(pid_, SIGCONT);
-  paused_ = false;
+  kill_child();
 }
 
 std::string RedisServer::url() const {
@@ -309,10 +260,6 @@ std::string RedisServer::url() const {
 
 std::string RedisServer::command(const std::vector<std::string>& args) {
   return run_command(port_, args, kCommandTimeout);
-}
-
-std::string RedisServer::log() const {
-  return read_text(log_path_);
 }
 
 }  // namespace ssehub::test

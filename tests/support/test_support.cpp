@@ -1,23 +1,19 @@
 #include "test_support.hpp"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
-#include <atomic>
-#include <cstdlib>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <stdexcept>
-#include <thread>
 
 #ifndef SSEHUB_BINARY
 #error "SSEHUB_BINARY must name the daemon under test"
@@ -54,60 +50,31 @@ ssize_t recv_some(int fd, std::string& out, Ms timeout) {
   return n;
 }
 
-std::pair<pid_t, int> spawn(const std::vector<std::string>& args,
-                            const std::map<std::string, std::string>& env,
-                            const std::string& out_path) {
-  std::string bin = binary_path();  // before the child clears SSEHUB_ variables
-  pid_t pid = fork();
-  if (pid < 0) throw std::runtime_error("fork failed");
-  if (pid == 0) {
-    int fd = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(fd, 1);
-    dup2(fd, 2);
-    int devnull = ::open("/dev/null", O_RDONLY);
-    dup2(devnull, 0);
-    // Start from a clean SSEHUB_ environment so the caller's variables do not leak in.
-    for (char** e = environ; e && *e;) {
-      if (std::strncmp(*e, "SSEHUB_", 7) == 0) {
-        std::string name(*e, std::strchr(*e, '=') - *e);
-        unsetenv(name.c_str());
-        e = environ;
-      } else {
-        ++e;
-      }
-    }
-    for (auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
-    std::vector<char*> argv;
-    argv.push_back(bin.data());
-    std::vector<std::string> copy = args;
-    for (auto& a : copy) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(bin.c_str(), argv.data());
-    _exit(127);
+// The caller's environment without its SSEHUB_ variables (so they do not leak in), plus `env`.
+std::vector<std::string> daemon_env(const std::map<std::string, std::string>& env) {
+  std::vector<std::string> out;
+  for (char** e = environ; e && *e; ++e) {
+    const std::string entry = *e;
+    const std::string name = entry.substr(0, entry.find('='));
+    if (name.rfind("SSEHUB_", 0) != 0 && !env.count(name)) out.push_back(entry);
   }
-  return {pid, 0};
+  for (const auto& [k, v] : env) out.push_back(k + "=" + v);
+  return out;
 }
 
-int wait_exit(pid_t pid, Ms timeout) {
-  auto end = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < end) {
-    int status = 0;
-    pid_t r = waitpid(pid, &status, WNOHANG);
-    if (r == pid) {
-      if (WIFEXITED(status)) return WEXITSTATUS(status);
-      if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-    }
-    std::this_thread::sleep_for(5ms);
-  }
-  return -1;
+// The daemon's command line: the binary, then `args`.
+std::vector<std::string> daemon_args(const std::vector<std::string>& args) {
+  std::vector<std::string> out{binary_path()};
+  out.insert(out.end(), args.begin(), args.end());
+  return out;
 }
 
-std::string temp_path(const std::string& stem) {
-  static std::atomic<int> counter{0};
+std::string temp_root() {
   const char* dir = std::getenv("TMPDIR");
-  return std::string(dir ? dir : "/tmp") + "/ssehub-test-" + std::to_string(getpid()) + "-" +
-         std::to_string(counter++) + "-" + stem;
+  return dir && *dir ? dir : "/tmp";
 }
+
+constexpr Ms kDaemonStartTimeout = 15000ms;
 
 }  // namespace
 
@@ -117,70 +84,46 @@ std::string binary_path() {
   return SSEHUB_BINARY;
 }
 
-Daemon::Daemon(std::map<std::string, std::string> env, std::vector<std::string> args) {
+Daemon::Daemon(std::map<std::string, std::string> env, const std::vector<std::string>& args)
+    : ChildServer("ssehub", temp_root() + "/ssehub-daemon-", "daemon.log") {
   if (!env.count("SSEHUB_SERVER_LISTEN")) {
     env["SSEHUB_SERVER_LISTEN"] = "127.0.0.1:" + std::to_string(free_port());
   }
   const std::string& listen = env["SSEHUB_SERVER_LISTEN"];
   port_ = static_cast<std::uint16_t>(std::stoi(listen.substr(listen.rfind(':') + 1)));
-  log_path_ = temp_path("daemon.log");
-  pid_ = spawn(args, env, log_path_).first;
-  bool up = eventually(
-      [&] { return !running() || http(port_, "GET", "/health/live", "", {}, 500ms).status == 200; },
-      15000ms);
-  if (!up || !running()) {
-    std::string text = log();
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      wait_exit(pid_, 5000ms);
-    }
-    ::unlink(log_path_.c_str());
-    throw std::runtime_error("ssehub did not start; log:\n" + text);
-  }
-}
-
-Daemon::~Daemon() {
-  if (pid_ > 0 && running()) {
-    kill(pid_, SIGKILL);
-    wait_exit(pid_, 5000ms);
-  }
-  ::unlink(log_path_.c_str());
-}
-
-std::string Daemon::log() const {
-  return read_text(log_path_);
-}
-
-bool Daemon::running() {
-  if (pid_ <= 0) return false;
-  int status = 0;
-  pid_t r = waitpid(pid_, &status, WNOHANG);
-  if (r == pid_) {
-    pid_ = -1;
-    return false;
-  }
-  return true;
+  spawn(daemon_args(args), {.env = daemon_env(env), .die_with_thread = false});
+  wait_ready(
+      [&](std::string&) { return http(port_, "GET", "/health/live", "", {}, 500ms).status == 200; },
+      kDaemonStartTimeout, "answer /health/live");
 }
 
 int Daemon::stop(int sig, Ms timeout) {
-  if (pid_ <= 0) return -1;
-  kill(pid_, sig);
-  int rc = wait_exit(pid_, timeout);
-  if (rc >= 0) pid_ = -1;
-  return rc;
+  if (pid() <= 0) return -1;
+  if (!signal_and_wait(sig, timeout)) return -1;
+  return exit_code(kill_child());
 }
 
 int run_binary(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
                std::string& output, Ms timeout) {
-  std::string path = temp_path("run.out");
-  pid_t pid = spawn(args, env, path).first;
-  int rc = wait_exit(pid, timeout);
-  if (rc < 0) {
-    kill(pid, SIGKILL);
-    wait_exit(pid, 2000ms);
+  const std::string dir = make_temp_dir(temp_root() + "/ssehub-run-");
+  const std::string path = dir + "/run.out";
+  int rc = -1;
+  try {
+    const pid_t pid = spawn_process(daemon_args(args),
+                                    {.name = "ssehub", .log_path = path, .env = daemon_env(env)});
+    int status = 0;
+    if (reap(pid, timeout, &status)) {
+      rc = exit_code(status);
+    } else {
+      ::kill(pid, SIGKILL);
+      reap(pid, 2000ms);
+    }
+  } catch (...) {
+    remove_tree(dir);
+    throw;
   }
   output = read_text(path);
-  ::unlink(path.c_str());
+  remove_tree(dir);
   return rc;
 }
 

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "child_process.hpp"
+#include "child_server.hpp"
 
 namespace ssehub::test {
 
@@ -21,24 +21,21 @@ using Ms = std::chrono::milliseconds;
 std::string binary_path();
 
 // A daemon process with a private log file, on a free loopback port unless the
-// environment names one; ready once /health/live answers.
-class Daemon {
+// environment names one; ready once /health/live answers (15 s). It gets the caller's
+// environment without its SSEHUB_ variables, plus `env`, and may outlive the thread
+// that started it. The destructor kills it.
+class Daemon : public ChildServer {
  public:
-  explicit Daemon(std::map<std::string, std::string> env = {}, std::vector<std::string> args = {});
-  ~Daemon();
-  Daemon(const Daemon&) = delete;
+  explicit Daemon(std::map<std::string, std::string> env = {},
+                  const std::vector<std::string>& args = {});
 
   std::uint16_t port() const { return port_; }
-  pid_t pid() const { return pid_; }
-  std::string log() const;
-  // Sends `sig` and waits; returns the exit status (or 128+signal), -1 on timeout.
+  // Sends `sig` (0: none) and waits; returns the exit status (or 128+signal), -1 on
+  // timeout (the daemon is left running then).
   int stop(int sig = 15, Ms timeout = 15000ms);
-  bool running();
 
  private:
-  pid_t pid_ = -1;
   std::uint16_t port_ = 0;
-  std::string log_path_;
 };
 
 // Runs the binary to completion (for --help, bad configuration); returns exit status.
