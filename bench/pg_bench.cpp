@@ -28,6 +28,9 @@
 //
 // --pg-url: a server (URL without a database) where the bench may CREATE and DROP
 // databases named ssehub_bench_*; --pg-pid: its postmaster, to count its CPU.
+//
+// One file over 400 lines by choice: a hand-run tool whose phases (publish, replay)
+// share one set of options and one report, read top to bottom; nothing links it.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>

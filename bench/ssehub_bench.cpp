@@ -19,6 +19,9 @@
 //         and is skipped, with the write floor, otherwise.
 // floor:  only the bare write floor: CPU per small write() to loopback sockets,
 //         to one socket and round robin over --streams sockets (at most 9000).
+//
+// One file over 400 lines by choice: a hand-run tool whose modes (idle, fanout,
+// floor) share one set of options, child processes and report; nothing links it.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>

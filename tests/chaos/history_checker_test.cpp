@@ -5,7 +5,6 @@
 #include <algorithm>
 
 #include "history.hpp"
-#include "schedule.hpp"
 
 namespace ssehub::chaos {
 namespace {
@@ -416,115 +415,6 @@ TEST(HistoryChecker, RepeatedViolationsAreCountedNotAllListed) {
   EXPECT_LE(r.violations.size(), 22u);
   EXPECT_TRUE(has(r, "99 more") || has(r, "79 more")) << all(r);
   EXPECT_EQ(r.kinds.at("subscriber N: duplicate"), 99u);
-}
-
-// ---- freshness --------------------------------------------------------------------
-
-FreshnessHistory fresh_history() {
-  FreshnessHistory h;
-  h.bound_ms = 1000;
-  h.min_samples = 2;
-  h.probes.push_back({10, 1000, 1050});
-  for (std::int64_t t = 0; t <= 4000; t += 250) h.readiness.push_back({0, t, 200});
-  ProbeStream s;
-  s.replica = 0;
-  s.ready_ms = 500;
-  s.end_ms = 5000;
-  h.streams.push_back(s);
-  return h;
-}
-
-TEST(FreshnessChecker, AProbeInTimePasses) {
-  auto h = fresh_history();
-  h.streams[0].received.push_back({10, 1100});
-  const auto r = check_freshness(h);
-  EXPECT_TRUE(r.violations.empty());
-  EXPECT_EQ(r.probes_checked, 1u);
-}
-
-TEST(FreshnessChecker, AReadyReplicaThatDoesNotDeliverIsAViolation) {
-  auto h = fresh_history();
-  auto r = check_freshness(h);
-  ASSERT_EQ(r.violations.size(), 1u);
-  EXPECT_NE(r.violations[0].find("never arrived"), std::string::npos) << r.violations[0];
-  h.streams[0].received.push_back({10, 3000});  // late
-  r = check_freshness(h);
-  ASSERT_EQ(r.violations.size(), 1u);
-  EXPECT_NE(r.violations[0].find("1950 ms after its 201"), std::string::npos) << r.violations[0];
-}
-
-TEST(FreshnessChecker, AReplicaThatSaidItWasNotReadyIsExcused) {
-  auto h = fresh_history();
-  h.readiness[6].status = 503;  // t=1500
-  const auto r = check_freshness(h);
-  EXPECT_TRUE(r.violations.empty());
-  EXPECT_EQ(r.probes_checked, 0u);
-}
-
-TEST(FreshnessChecker, OnlyStreamsSubscribedBeforeThePublishAndOpenThroughTheBoundCount) {
-  auto h = fresh_history();
-  h.streams[0].ready_ms = 1020;  // subscribed after the publish was sent
-  EXPECT_TRUE(check_freshness(h).violations.empty());
-  h = fresh_history();
-  h.streams[0].end_ms = 1800;  // ended before the bound
-  EXPECT_TRUE(check_freshness(h).violations.empty());
-}
-
-TEST(FreshnessChecker, AStreamToldOfTheGapInTimeIsExcused) {
-  auto h = fresh_history();
-  h.streams[0].notices.push_back({Seq{12}, 1400});  // replay-truncated resuming at 12
-  auto r = check_freshness(h);
-  EXPECT_TRUE(r.violations.empty()) << r.violations[0];
-
-  h = fresh_history();
-  h.streams[0].notices.push_back({std::nullopt, 1300});  // replay-failed after the publish
-  EXPECT_TRUE(check_freshness(h).violations.empty());
-}
-
-TEST(FreshnessChecker, ANoticeThatDoesNotCoverTheProbeOrComesLateExcusesNothing) {
-  auto h = fresh_history();
-  h.streams[0].notices.push_back({Seq{9}, 1400});  // resumes below the probe
-  EXPECT_EQ(check_freshness(h).violations.size(), 1u);
-  h = fresh_history();
-  h.streams[0].notices.push_back({Seq{12}, 2500});  // after the bound
-  EXPECT_EQ(check_freshness(h).violations.size(), 1u);
-  h = fresh_history();
-  h.streams[0].notices.push_back({std::nullopt, 900});  // before the probe was sent
-  EXPECT_EQ(check_freshness(h).violations.size(), 1u);
-}
-
-// ---- schedule ---------------------------------------------------------------------
-
-TEST(Schedule, IsAPureFunctionOfTheSeed) {
-  const Topology t;
-  const auto a = make_schedule(7, 60000, t);
-  const auto b = make_schedule(7, 60000, t);
-  const auto c = make_schedule(8, 60000, t);
-  ASSERT_FALSE(a.empty());
-  ASSERT_EQ(a.size(), b.size());
-  auto same = [](const Fault& x, const Fault& y) {
-    return x.at_ms == y.at_ms && describe(x) == describe(y);
-  };
-  for (std::size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(same(a[i], b[i])) << describe(a[i]);
-  bool differs = a.size() != c.size();
-  for (std::size_t i = 0; !differs && i < a.size(); ++i) differs = !same(a[i], c[i]);
-  EXPECT_TRUE(differs);
-}
-
-TEST(Schedule, FaultsFollowOneAnotherWithinTheRunAndFitTheTopology) {
-  Topology t;
-  t.any_redis = false;
-  for (std::uint64_t seed = 1; seed <= 50; ++seed) {
-    const auto s = make_schedule(seed, 60000, t);
-    std::int64_t free_at = 0;
-    for (const auto& f : s) {
-      EXPECT_GE(f.at_ms, free_at) << describe(f);
-      EXPECT_LE(f.at_ms + f.duration_ms, 58000) << describe(f);
-      EXPECT_NE(to_string(f.kind).rfind("redis", 0), 0u) << describe(f);
-      EXPECT_NE(f.role, "redis-recovery") << describe(f);
-      free_at = f.at_ms + f.duration_ms;
-    }
-  }
 }
 
 }  // namespace
