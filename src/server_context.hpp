@@ -1,7 +1,9 @@
 #pragma once
 // What the server owns and shares: configuration, metrics, the store, the bus and
-// the server-wide flags. Owned by Server; outlives every session. An HTTP session
-// does not see it: it gets the few narrow things it uses (HttpDeps).
+// the server-wide flags. Owned by Server; outlives every session. The server, the
+// listener and the workers see it; the sessions do not: a worker hands its HTTP
+// sessions HttpDeps and its event streams StreamDeps, the few narrow things each
+// uses.
 
 #include <atomic>
 #include <memory>

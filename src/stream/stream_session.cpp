@@ -31,7 +31,7 @@ StreamSession::StreamSession(tcp::socket socket, Worker& worker, EventsRequest r
                              std::int64_t expires_at)
     : socket_(std::move(socket)),
       worker_(worker),
-      ctx_(worker.context()),
+      deps_(worker.stream_deps()),
       request_(std::move(request)),
       slot_(std::move(slot)),
       extra_headers_(std::move(extra_headers)),
@@ -40,16 +40,16 @@ StreamSession::StreamSession(tcp::socket socket, Worker& worker, EventsRequest r
       id_(random_token(12)),
       opened_(std::chrono::steady_clock::now()),
       last_progress_(worker.stall_watch().running(opened_)),
-      handoff_(ctx_.config.stream.queue_limit_bytes) {}
+      handoff_(deps_.stream.queue_limit_bytes) {}
 
 StreamSession::~StreamSession() {
-  if (!subject_.empty()) ctx_.subjects.release(subject_);
+  if (!subject_.empty()) deps_.subjects.release(subject_);
   if (!worker_.shutting_down()) unregister();
 }
 
 void StreamSession::start() {
-  bump(ctx_.metrics.streams_total);
-  ctx_.metrics.streams_open.fetch_add(1, std::memory_order_relaxed);
+  bump(deps_.metrics.streams_total);
+  deps_.metrics.streams_open.fetch_add(1, std::memory_order_relaxed);
   // Subscribe before anything is sent: every event published after the client
   // sees `ready` reaches it. Live events are held until then.
   worker_.add_session(this);
@@ -65,7 +65,7 @@ void StreamSession::start() {
   // A bus that subscribes remotely (Redis) confirms first. NOTE: the callback
   // runs on the bus's thread; it moves its reference into the posted handler,
   // so the session is never destroyed (and unregistered) off its worker.
-  if (ctx_.bus->subscribed(request_.topics, [self]() mutable {
+  if (deps_.bus.subscribed(request_.topics, [self]() mutable {
         auto& io = self->worker_.io();
         net::post(io, [self = std::move(self)] { self->begin(); });
       })) {
@@ -76,7 +76,7 @@ void StreamSession::start() {
 void StreamSession::begin() {
   if (begun_ || ending()) return;
   begun_ = true;
-  handoff_.subscribed(ctx_.bus->incomplete_through());
+  handoff_.subscribed(deps_.bus.incomplete_through());
   std::string head =
       "HTTP/1.1 200 OK\r\n"
       "Content-Type: text/event-stream\r\n"
@@ -84,10 +84,10 @@ void StreamSession::begin() {
       "X-Accel-Buffering: no\r\n"
       "Connection: close\r\n" +
       extra_headers_ + "\r\n";
-  head += encode_retry(jittered_retry(ctx_.config.stream));
+  head += encode_retry(jittered_retry(deps_.stream));
   nlohmann::json ready = {{"connectionId", id_},
-                          {"heartbeatMs", ctx_.config.stream.heartbeat_ms},
-                          {"replica", ctx_.replica_id}};
+                          {"heartbeatMs", deps_.stream.heartbeat_ms},
+                          {"replica", deps_.replica_id}};
   head += encode_event("", "ready", ready.dump());
   spdlog::info("stream open conn={} topics={} last_event_id={}", id_, join(request_.topics),
                request_.last_event_id.present() ? request_.last_event_id.raw : "-");
@@ -109,12 +109,12 @@ void StreamSession::begin() {
 
 void StreamSession::start_replay() {
   handoff_.begin_replay();
-  ReplayQuery q{request_.topics, request_.last_event_id, ctx_.config.replay.limit};
+  ReplayQuery q{request_.topics, request_.last_event_id, deps_.replay_limit};
   auto self = shared_from_this();
   auto started = std::chrono::steady_clock::now();
   // NOTE: runs on a store thread; the reference moves into the posted handler
   // (see start()).
-  ctx_.store->replay(std::move(q), [self, started](ReplayResult r) mutable {
+  deps_.store.replay(std::move(q), [self, started](ReplayResult r) mutable {
     auto& io = self->worker_.io();
     net::post(io, [self = std::move(self), started, r = std::move(r)]() mutable {
       self->on_replay(std::move(r), started);
@@ -124,9 +124,9 @@ void StreamSession::start_replay() {
 
 void StreamSession::on_replay(ReplayResult result, std::chrono::steady_clock::time_point started) {
   if (ending()) return;
-  ctx_.metrics.replay_seconds.observe(
+  deps_.metrics.replay_seconds.observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-  const std::size_t limit = ctx_.config.replay.limit;
+  const std::size_t limit = deps_.replay_limit;
   ReplayDecision d = result.ok
                          ? decide_replay(request_.last_event_id, std::move(result.snapshot), limit)
                          : replay_failed(request_.last_event_id, result.failure, result.epoch,
@@ -140,12 +140,12 @@ void StreamSession::on_replay(ReplayResult result, std::chrono::steady_clock::ti
     }
     // A replay must fit in the stream's queue; one that does not is signalled
     // like one past the limit, so the client re-hydrates instead of looping.
-    if (bytes > ctx_.config.stream.queue_limit_bytes / 2) {
+    if (bytes > deps_.stream.queue_limit_bytes / 2) {
       frames.clear();
       d = truncate_for_size(std::move(d));
     }
   }
-  ctx_.metrics.count_replay(d);
+  deps_.metrics.count_replay(d);
   // Everything below leaves in one gathered write (flush() at the end).
   flush_scheduled_ = true;
   switch (d.kind) {
@@ -203,7 +203,7 @@ void StreamSession::push_live(std::uint64_t seq, const std::shared_ptr<const std
     case ReplayHandoff::Offer::duplicate:
       break;
     case ReplayHandoff::Offer::overflow:
-      bump(ctx_.metrics.handoff_overflows);
+      bump(deps_.metrics.handoff_overflows);
       spdlog::warn("stream {} held too many live events during replay; closing", id_);
       close("handoff overflow");
       break;
@@ -216,7 +216,7 @@ std::string StreamSession::encode_gap(const std::string& epoch, std::uint64_t re
   d.truncation = TruncationReason::limit;
   d.resume = EventId{epoch, resume_seq};
   std::string after = handoff_.last_seq() ? format_event_id(epoch, handoff_.last_seq()) : "";
-  return encode_replay_truncated(d, ctx_.config.replay.limit, after);
+  return encode_replay_truncated(d, deps_.replay_limit, after);
 }
 
 void StreamSession::signal_gap(const std::string& epoch, std::uint64_t resume_seq) {
@@ -236,7 +236,7 @@ void StreamSession::send_gap(const std::string& epoch, std::uint64_t resume_seq)
   spdlog::info("stream gap conn={} resume={}", id_, format_event_id(epoch, resume_seq));
   ReplayDecision counted;
   counted.kind = ReplayDecision::Kind::truncated;
-  ctx_.metrics.count_replay(counted);
+  deps_.metrics.count_replay(counted);
   enqueue(std::make_shared<const std::string>(encode_gap(epoch, resume_seq)));
   handoff_.advance_to(resume_seq);
 }
@@ -253,15 +253,15 @@ void StreamSession::enqueue(std::shared_ptr<const std::string> frame) {
   // A burst (a replay with the live events held meanwhile, a large batch) may
   // pass the bound before anything was written: a reader that keeps up takes it
   // into its socket buffer now, and only one that does not is closed.
-  if (queue_.bytes() > ctx_.config.stream.queue_limit_bytes && !waiting_writable_ && begun_) {
+  if (queue_.bytes() > deps_.stream.queue_limit_bytes && !waiting_writable_ && begun_) {
     write_now();
     if (closed_) return;
   }
-  if (queue_.bytes() > ctx_.config.stream.queue_limit_bytes) {
-    bump(ctx_.metrics.slow_consumer_disconnects);
+  if (queue_.bytes() > deps_.stream.queue_limit_bytes) {
+    bump(deps_.metrics.slow_consumer_disconnects);
     spdlog::warn(
         "stream {} queue passed {} bytes (stream.queue_limit_bytes); closing slow consumer", id_,
-        ctx_.config.stream.queue_limit_bytes);
+        deps_.stream.queue_limit_bytes);
     close("slow consumer");
     return;
   }
@@ -354,7 +354,7 @@ void StreamSession::on_read_probe(error_code ec) {
 }
 
 void StreamSession::end_for_drain() {
-  end_after(std::make_shared<const std::string>(encode_retry(jittered_retry(ctx_.config.stream))),
+  end_after(std::make_shared<const std::string>(encode_retry(jittered_retry(deps_.stream))),
             "draining");
 }
 
@@ -396,7 +396,7 @@ void StreamSession::close(std::string_view reason) {
   error_code ignored;
   socket_.shutdown(tcp::socket::shutdown_both, ignored);
   socket_.close(ignored);
-  ctx_.metrics.streams_open.fetch_sub(1, std::memory_order_relaxed);
+  deps_.metrics.streams_open.fetch_sub(1, std::memory_order_relaxed);
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
                                                                   opened_)
                 .count();

@@ -20,6 +20,7 @@
 #include "server_context.hpp"
 #include "store/event_store.hpp"
 #include "stream/frame_queue.hpp"
+#include "stream/stream_deps.hpp"
 
 namespace ssehub {
 
@@ -90,7 +91,7 @@ class StreamSession : public std::enable_shared_from_this<StreamSession> {
 
   tcp::socket socket_;
   Worker& worker_;
-  ServerContext& ctx_;
+  const StreamDeps& deps_;
   EventsRequest request_;
   ConnectionSlot slot_;
   std::string extra_headers_;

@@ -16,6 +16,7 @@ Worker::Worker(std::size_t index, ServerContext& ctx, Hub& hub)
     : index_(index),
       ctx_(ctx),
       http_deps_(HttpDeps::of(ctx)),
+      stream_deps_(StreamDeps::of(ctx)),
       hub_(hub),
       work_(net::make_work_guard(ioc_)),
       heartbeat_timer_(ioc_),

@@ -22,6 +22,7 @@
 #include "server_context.hpp"
 #include "stream/fanout_inbox.hpp"
 #include "stream/hub.hpp"
+#include "stream/stream_deps.hpp"
 
 namespace ssehub {
 
@@ -48,8 +49,8 @@ class Worker {
   std::size_t index() const { return index_; }
   WorkerCounters& counters() { return counters_; }
   const StallWatch& stall_watch() const { return stall_watch_; }
-  ServerContext& context() { return ctx_; }
   const HttpDeps& http_deps() const { return http_deps_; }
+  const StreamDeps& stream_deps() const { return stream_deps_; }
 
   void run();   // the thread body; returns after stop()
   void stop();  // any thread
@@ -83,6 +84,7 @@ class Worker {
   const std::size_t index_;
   ServerContext& ctx_;
   HttpDeps http_deps_;
+  StreamDeps stream_deps_;
   Hub& hub_;
   bool delivering_ = false;
   bool shutting_down_ = false;
