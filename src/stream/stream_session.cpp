@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 #include <array>
+#include <cassert>
 #include <nlohmann/json.hpp>
 #include <span>
 
@@ -47,7 +48,19 @@ StreamSession::~StreamSession() {
   if (!worker_.shutting_down()) unregister();
 }
 
+void StreamSession::enter(StreamState to) {
+  const bool ok = allowed(state_, to);
+  assert(ok && "stream state move not allowed");
+  if (!ok) {
+    spdlog::error("stream state conn={} from={} to={}: not allowed, ignored", id_,
+                  to_string(state_), to_string(to));
+    return;
+  }
+  state_ = to;
+}
+
 void StreamSession::start() {
+  if (state_ != StreamState::subscribing) return;
   bump(deps_.metrics.streams_total);
   deps_.metrics.streams_open.fetch_add(1, std::memory_order_relaxed);
   // Subscribe before anything is sent: every event published after the client
@@ -74,8 +87,9 @@ void StreamSession::start() {
 }
 
 void StreamSession::begin() {
-  if (begun_ || ending()) return;
-  begun_ = true;
+  if (state_ != StreamState::subscribing) return;
+  // First: push_control queues nothing while subscribing.
+  enter(request_.last_event_id.present() ? StreamState::replaying : StreamState::live);
   handoff_.subscribed(deps_.bus.incomplete_through());
   std::string head =
       "HTTP/1.1 200 OK\r\n"
@@ -123,7 +137,7 @@ void StreamSession::start_replay() {
 }
 
 void StreamSession::on_replay(ReplayResult result, std::chrono::steady_clock::time_point started) {
-  if (ending()) return;
+  if (state_ != StreamState::replaying) return;  // it ended meanwhile
   deps_.metrics.replay_seconds.observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   const std::size_t limit = deps_.replay_limit;
@@ -166,7 +180,8 @@ void StreamSession::on_replay(ReplayResult result, std::chrono::steady_clock::ti
       enqueue(std::make_shared<const std::string>(encode_replay_failed(d.failure)));
       break;
   }
-  if (closed_) return;
+  if (state_ != StreamState::replaying) return;  // closed by a write above
+  enter(StreamState::live);                      // the held events follow the replay
   std::uint64_t covered = d.covered_through;
   // Live events held from before the bus confirmed every topic may miss some of
   // them: after a failed replay, delivery resumes past those.
@@ -188,7 +203,7 @@ void StreamSession::on_replay(ReplayResult result, std::chrono::steady_clock::ti
 
 void StreamSession::push_live(std::uint64_t seq, const std::shared_ptr<const std::string>& frame,
                               bool write_direct) {
-  if (ending()) return;
+  if (ending_or_closed(state_)) return;
   switch (handoff_.offer(seq, frame)) {
     case ReplayHandoff::Offer::deliver:
       ++events_sent_;
@@ -220,8 +235,8 @@ std::string StreamSession::encode_gap(const std::string& epoch, std::uint64_t re
 }
 
 void StreamSession::signal_gap(const std::string& epoch, std::uint64_t resume_seq) {
-  if (ending()) return;
-  if (!begun_ || handoff_.replaying()) {
+  if (ending_or_closed(state_)) return;
+  if (state_ == StreamState::subscribing || state_ == StreamState::replaying) {
     if (resume_seq > pending_gap_) {
       pending_gap_ = resume_seq;
       pending_gap_epoch_ = epoch;
@@ -243,25 +258,26 @@ void StreamSession::send_gap(const std::string& epoch, std::uint64_t resume_seq)
 
 void StreamSession::push_control(std::shared_ptr<const std::string> frame) {
   // Nothing may precede the response head (heartbeats while the bus subscribes).
-  if (ending() || !begun_) return;
+  if (state_ != StreamState::replaying && state_ != StreamState::live) return;
   enqueue(std::move(frame));
 }
 
 void StreamSession::enqueue(std::shared_ptr<const std::string> frame) {
-  if (closed_) return;
+  if (state_ == StreamState::closed) return;
   queue_.push(std::move(frame));
+  const std::uint64_t limit = deps_.stream.queue_limit_bytes;
   // A burst (a replay with the live events held meanwhile, a large batch) may
   // pass the bound before anything was written: a reader that keeps up takes it
   // into its socket buffer now, and only one that does not is closed.
-  if (queue_.bytes() > deps_.stream.queue_limit_bytes && !waiting_writable_ && begun_) {
+  if (queue_.bytes() > limit && !waiting_writable_ && state_ != StreamState::subscribing) {
     write_now();
-    if (closed_) return;
+    if (state_ == StreamState::closed) return;
   }
-  if (queue_.bytes() > deps_.stream.queue_limit_bytes) {
+  if (queue_.bytes() > limit) {
     bump(deps_.metrics.slow_consumer_disconnects);
     spdlog::warn(
         "stream {} queue passed {} bytes (stream.queue_limit_bytes); closing slow consumer", id_,
-        deps_.stream.queue_limit_bytes);
+        limit);
     close("slow consumer");
     return;
   }
@@ -273,7 +289,7 @@ void StreamSession::enqueue(std::shared_ptr<const std::string> frame) {
 
 void StreamSession::flush() {
   flush_scheduled_ = false;
-  if (closed_ || waiting_writable_) return;
+  if (state_ == StreamState::closed || waiting_writable_) return;
   write_now();
 }
 
@@ -305,7 +321,7 @@ void StreamSession::write_now() {
                        [self = shared_from_this()](error_code ec) { self->on_writable(ec); });
     return;
   }
-  if (close_after_flush_) close("draining");
+  if (state_ == StreamState::ending) close(end_reason_);
 }
 
 // The common case of a stream with nothing queued: one send straight from the
@@ -335,7 +351,7 @@ bool StreamSession::stalled(const StallWatch& watch, std::chrono::steady_clock::
 
 void StreamSession::on_writable(error_code ec) {
   waiting_writable_ = false;
-  if (closed_) return;
+  if (state_ == StreamState::closed) return;
   if (ec) return close("write failed");
   write_now();
 }
@@ -348,7 +364,7 @@ void StreamSession::do_read_probe() {
 }
 
 void StreamSession::on_read_probe(error_code ec) {
-  if (closed_) return;
+  if (state_ == StreamState::closed) return;
   if (!ec) return do_read_probe();
   close(ec == net::error::eof ? "client closed" : "read failed");
 }
@@ -366,14 +382,14 @@ void StreamSession::end_for_expiry() {
 }
 
 void StreamSession::end_after(std::shared_ptr<const std::string> frame, std::string_view reason) {
-  if (ending()) return;
-  if (!begun_) return close(reason);  // no response started: just close
+  if (ending_or_closed(state_)) return;
+  if (state_ == StreamState::subscribing) return close(reason);  // no response started
   // Still in the worker's list: a stream whose socket stays full while it ends
   // is let go by the stall check like any other.
   leave_topics();
-  enqueue(std::move(frame));
-  close_after_flush_ = true;
   end_reason_ = reason;
+  enter(StreamState::ending);
+  enqueue(std::move(frame));
   flush();
 }
 
@@ -390,16 +406,15 @@ void StreamSession::unregister() {
 }
 
 void StreamSession::close(std::string_view reason) {
-  if (closed_) return;
-  closed_ = true;
+  if (state_ == StreamState::closed) return;
+  enter(StreamState::closed);
   unregister();
   error_code ignored;
   socket_.shutdown(tcp::socket::shutdown_both, ignored);
   socket_.close(ignored);
   deps_.metrics.streams_open.fetch_sub(1, std::memory_order_relaxed);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
-                                                                  opened_)
-                .count();
+  using namespace std::chrono;
+  auto ms = duration_cast<milliseconds>(steady_clock::now() - opened_).count();
   spdlog::info("stream close conn={} topics={} duration_ms={} events={} reason={}", id_,
                join(request_.topics), ms, events_sent_, reason);
 }

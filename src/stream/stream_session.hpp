@@ -6,6 +6,7 @@
 // the owning worker's thread. Writes: frames are queued (bounded by
 // stream.queue_limit_bytes) and written with one gathered, non-blocking write per
 // flush; only when the socket is full does the stream wait for it to drain.
+// Phases: one StreamState, moved only along allowed() (stream_state.hpp).
 
 #include <chrono>
 #include <cstdint>
@@ -21,6 +22,7 @@
 #include "store/event_store.hpp"
 #include "stream/frame_queue.hpp"
 #include "stream/stream_deps.hpp"
+#include "stream/stream_state.hpp"
 
 namespace ssehub {
 
@@ -52,7 +54,7 @@ class StreamSession : public std::enable_shared_from_this<StreamSession> {
   void flush();
   void end_for_drain();
   // Closed, or ending once its queue is written.
-  bool ending() const { return closed_ || close_after_flush_; }
+  bool ending() const { return ending_or_closed(state_); }
   void end_for_expiry();
   std::int64_t expires_at() const { return expires_at_; }
   std::size_t& topic_index(std::uint32_t slot) { return slots_[slot].index; }
@@ -69,6 +71,9 @@ class StreamSession : public std::enable_shared_from_this<StreamSession> {
     std::size_t index = 0;
   };
 
+  // Moves to `to` if allowed(state_, to); any other move is a bug (asserted,
+  // logged and ignored in a release build).
+  void enter(StreamState to);
   void begin();  // the subscription is in effect
   void start_replay();
   void send_gap(const std::string& epoch, std::uint64_t resume_seq);
@@ -86,7 +91,8 @@ class StreamSession : public std::enable_shared_from_this<StreamSession> {
   void leave_topics();
   // Leaves every topic and the worker's list of sessions.
   void unregister();
-  // Stops live delivery, sends `frame` and closes once it is written.
+  // Stops live delivery, sends `frame` and closes with `reason` (a literal) once
+  // it is written.
   void end_after(std::shared_ptr<const std::string> frame, std::string_view reason);
 
   tcp::socket socket_;
@@ -97,7 +103,7 @@ class StreamSession : public std::enable_shared_from_this<StreamSession> {
   std::string extra_headers_;
   std::string subject_;
   std::int64_t expires_at_ = 0;
-  std::string_view end_reason_;
+  std::string_view end_reason_ = "draining";  // a literal; logged when an ending stream closes
   std::string id_;
   std::chrono::steady_clock::time_point opened_;
   std::chrono::steady_clock::duration last_progress_;  // in the worker's running time
@@ -105,7 +111,7 @@ class StreamSession : public std::enable_shared_from_this<StreamSession> {
   std::vector<TopicSlot> slots_;
   std::size_t worker_pos_ = SIZE_MAX;  // index in the worker's stream list
   ReplayHandoff handoff_;
-  bool begun_ = false;
+  StreamState state_ = StreamState::subscribing;
   std::uint64_t pending_gap_ = 0;  // a gap signalled while replaying
   std::string pending_gap_epoch_;
 
@@ -114,8 +120,6 @@ class StreamSession : public std::enable_shared_from_this<StreamSession> {
   char probe_[16];
   bool waiting_writable_ = false;
   bool flush_scheduled_ = false;
-  bool close_after_flush_ = false;
-  bool closed_ = false;
 };
 
 }  // namespace ssehub
