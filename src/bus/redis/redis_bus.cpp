@@ -89,6 +89,10 @@ void RedisBus::start(BatchSink sink) {
 void RedisBus::stop() {
   if (stopping_.exchange(true)) return;
   wake();
+  {
+    // Between the sleeper's check of stopping_ and its wait, a notify is lost.
+    std::lock_guard lock(mutex_);
+  }
   wake_cv_.notify_all();
   store_.interrupt();
   if (thread_.joinable()) thread_.join();
@@ -139,6 +143,7 @@ void RedisBus::run() {
           return;
       }
     } catch (const std::exception& e) {
+      if (stopping_) break;  // an interrupted call, not a failure
       // Any I/O failure, wherever in the actions it happened.
       execute(feed(sub::Failed{e.what()}));
     }
@@ -196,10 +201,26 @@ void RedisBus::read_backlog(int rounds) {
 }
 
 void RedisBus::execute(sub::Actions actions) {
-  for (auto& a : actions) execute_one(a);
+  for (auto it = actions.begin(); it != actions.end(); ++it) {
+    try {
+      execute_one(*it);
+    } catch (...) {
+      // The machine let go of these streams: they go on whatever failed.
+      for (auto rest = std::next(it); rest != actions.end(); ++rest) {
+        if (auto* r = std::get_if<sub::Release>(&*rest)) {
+          for (auto& f : r->streams) f();
+        }
+      }
+      throw;
+    }
+  }
 }
 
 void RedisBus::execute_one(sub::Action& action) {
+  // stop() interrupts the store call in progress; one not begun yet is not made.
+  const bool reads_store = std::holds_alternative<sub::Recover>(action) ||
+                           std::holds_alternative<sub::ReadStoreHead>(action);
+  if (stopping_ && reads_store) throw std::runtime_error("stopping");
   std::visit(Overloaded{
                  [&](sub::Send& a) {
                    for (const auto& cmd : a.commands) sub_->append(cmd);

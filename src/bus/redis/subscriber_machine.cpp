@@ -204,6 +204,7 @@ void SubscriberMachine::on_tick(Now now, Actions& out) {
     unanswered_.push_back(now.steady);
   }
   if (!commands.empty()) out.push_back(Send{std::move(commands)});
+  release_abandoned(out);
   // A probe that arrived while the thread waited on the store is not a miss.
   backlog_read_deep_ = false;
   out.push_back(ReadBacklog{16});
@@ -346,6 +347,20 @@ bool SubscriberMachine::subscribed(const std::vector<std::string>& topics,
   w.done = std::move(later);
   waiters_.push_back(std::move(w));
   return false;
+}
+
+// A topic no stream wants any more will not be confirmed: the stream that waited
+// for it has left, and its callback (which holds the session) is let go.
+void SubscriberMachine::release_abandoned(Actions& out) {
+  Release release;
+  std::erase_if(waiters_, [&](Waiter& w) {
+    if (std::ranges::all_of(w.missing, [&](const auto& t) { return tracker_.wanted(t); })) {
+      return false;
+    }
+    release.streams.push_back(std::move(w.done));
+    return true;
+  });
+  if (!release.streams.empty()) out.push_back(std::move(release));
 }
 
 void SubscriberMachine::release_confirmed(Actions& out) {

@@ -193,6 +193,7 @@ class SubscriberMachine {
   void flush(sub::Actions& out);
   void release_confirmed(sub::Actions& out);
   void release_waiters(bool give_up, sub::Actions& out);
+  void release_abandoned(sub::Actions& out);
   void set_state(SubscriberLifecycle::Step step, const std::string& cause, sub::Now now,
                  sub::Actions& out);
   bool overdue(sub::Now now) const;

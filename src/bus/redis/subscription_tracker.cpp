@@ -64,6 +64,11 @@ bool SubscriptionTracker::active(const std::string& topic) const {
   return e.wanted && e.requested && e.in_flight == 0;
 }
 
+bool SubscriptionTracker::wanted(const std::string& topic) const {
+  auto it = topics_.find(topic);
+  return it != topics_.end() && it->second.wanted;
+}
+
 std::size_t SubscriptionTracker::active_count() const {
   std::size_t n = 0;
   for (const auto& [topic, e] : topics_) n += active(topic) ? 1 : 0;

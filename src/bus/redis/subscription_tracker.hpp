@@ -41,6 +41,7 @@ class SubscriptionTracker {
   void disconnected();
 
   bool active(const std::string& topic) const;
+  bool wanted(const std::string& topic) const;
   std::size_t active_count() const;
   std::vector<std::string> active_topics() const;
   // Every topic the connection may hear messages on, active or not: wanted,

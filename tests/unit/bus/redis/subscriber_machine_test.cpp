@@ -133,6 +133,37 @@ TEST(SubscriberMachine, ANewTopicReleasesItsStreamAfterTheBatchHeardBeforeItsCon
   EXPECT_GE(h.m.incomplete_through(), 2u);
 }
 
+// A stream that leaves while its topic's SUBSCRIBE is in flight (or before it is
+// sent) will never see that topic confirmed: its wait is let go at the next
+// round, and with it the session its callback holds.
+TEST(SubscriberMachine, AWaiterWhoseStreamLeftIsLetGoWhetherTheSubscribeWasSentOrNot) {
+  for (bool sent_first : {true, false}) {
+    SCOPED_TRACE(sent_first ? "left with the SUBSCRIBE in flight" : "left before it was sent");
+    Harness h;
+    h.m.want("a");
+    h.connect();
+    auto session = std::make_shared<int>(1);
+    std::weak_ptr<int> alive = session;
+    h.m.want("x");
+    ASSERT_FALSE(h.m.subscribed({"x"}, [session] {}));
+    session.reset();
+    if (sent_first) h.feed(sub::Tick{});
+    h.m.unwant("x");
+    if (sent_first) h.feed(confirm(channel("x")));
+    h.feed(sub::ReadDone{});
+    h.feed(sub::Tick{});
+    EXPECT_TRUE(alive.expired()) << "the waiter is still held";
+    // A stream that waits for a wanted topic is not let go with it.
+    h.m.want("y");
+    bool begun = false;
+    ASSERT_FALSE(h.m.subscribed({"y", "a"}, [&] { begun = true; }));
+    h.feed(sub::Tick{});
+    EXPECT_FALSE(begun);
+    h.feed(confirm(channel("y")));
+    EXPECT_TRUE(begun);
+  }
+}
+
 TEST(SubscriberMachine, AnUnansweredSubscribeReadsTheBacklogThenReconnects) {
   Harness h;
   h.m.want("a");
