@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <deque>
+#include <random>
+#include <set>
+
 namespace ssehub {
 namespace {
 
@@ -111,6 +115,84 @@ TEST(SubscriptionTracker, KnownTopicsAreEveryTopicTheConnectionMayHear) {
   t.confirmed("left");
   t.confirmed("new");
   EXPECT_EQ(t.known_topics(), (std::vector<std::string>{"kept", "new"}));
+}
+
+// Random joins, leaves, confirmations in random pieces and reconnects, against
+// a Redis that answers commands in order. A topic is never active unless it is
+// wanted, Redis has it subscribed and nothing sent for it is unanswered; once
+// everything is answered, active is exactly wanted.
+TEST(SubscriptionTracker, RandomJoinsLeavesAndConfirmationsKeepActiveHonest) {
+  const unsigned seed = std::random_device{}();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::mt19937 rng(seed);
+  const std::vector<std::string> names = {"a", "b", "c", "d"};
+  for (int run = 0; run < 100; ++run) {
+    SubscriptionTracker t;
+    std::set<std::string> wanted, redis;
+    std::deque<std::pair<bool, std::string>> unanswered;  // commands Redis has not answered
+    auto reconnect = [&] {
+      unanswered.clear();
+      redis.clear();
+      for (const auto& topic : t.reconnect()) {
+        redis.insert(topic);
+        unanswered.push_back({true, topic});
+      }
+    };
+    auto send = [&] {
+      for (const auto& c : t.changes()) {
+        if (c.subscribe) {
+          redis.insert(c.topic);
+        } else {
+          redis.erase(c.topic);
+        }
+        unanswered.push_back({c.subscribe, c.topic});
+      }
+    };
+    auto answer = [&](std::size_t n) {
+      while (n-- > 0 && !unanswered.empty()) {
+        t.confirmed(unanswered.front().second);
+        unanswered.pop_front();
+      }
+    };
+    reconnect();
+    for (int step = 0; step < 200; ++step) {
+      const std::string& topic = names[rng() % names.size()];
+      switch (rng() % 6) {
+        case 0:
+          t.want(topic);
+          wanted.insert(topic);
+          break;
+        case 1:
+          t.unwant(topic);
+          wanted.erase(topic);
+          break;
+        case 2:
+          send();
+          break;
+        case 3:
+        case 4:
+          answer(rng() % 3);
+          break;
+        case 5:
+          if (rng() % 8 == 0) reconnect();
+          break;
+      }
+      for (const auto& n : names) {
+        const bool pending = std::any_of(unanswered.begin(), unanswered.end(),
+                                         [&](const auto& c) { return c.second == n; });
+        if (t.active(n)) {
+          ASSERT_TRUE(wanted.contains(n) && redis.contains(n) && !pending) << n << " at " << step;
+        }
+      }
+    }
+    send();
+    answer(unanswered.size());
+    for (const auto& n : names) {
+      EXPECT_EQ(t.active(n), wanted.contains(n)) << n;
+      EXPECT_EQ(redis.contains(n), wanted.contains(n)) << n;
+    }
+    if (HasFailure()) return;
+  }
 }
 
 }  // namespace
