@@ -48,6 +48,8 @@ template <class... F>
 struct Overloaded : F... {
   using F::operator()...;
 };
+template <class... F>
+Overloaded(F...) -> Overloaded<F...>;
 
 }  // namespace
 
@@ -108,10 +110,10 @@ bool RedisBus::sleep_for(std::chrono::milliseconds d) {
   return !wake_cv_.wait_for(lock, d, [this] { return stopping_.load(); });
 }
 
-sub::Actions RedisBus::feed(const sub::Input& input) {
+sub::Actions RedisBus::feed(sub::Input input) {
   const sub::Now now{Clock::now(), unix_ms()};
   std::lock_guard lock(mutex_);
-  return machine_.resume(input, now);
+  return machine_.resume(std::move(input), now);
 }
 
 // ---- the subscriber thread -----------------------------------------------------

@@ -72,7 +72,7 @@ class RedisBus final : public EventBus {
 
  private:
   void run();
-  sub::Actions feed(const sub::Input& input);
+  sub::Actions feed(sub::Input input);
   // Does the actions in order; those that read (the store, the socket) feed what
   // they read back at once, and do what that answers before going on.
   void execute(sub::Actions actions);

@@ -16,10 +16,10 @@ SubscriberMachine::SubscriberMachine(SubscriberOptions options)
       lifecycle_(options_.backoff),
       sentinel_(options_.sentinel_interval, options_.sentinel_timeout) {}
 
-Actions SubscriberMachine::resume(const Input& input, Now now) {
+Actions SubscriberMachine::resume(Input input, Now now) {
   Actions out;
   std::visit(
-      [&](const auto& in) {
+      [&](auto& in) {
         using T = std::decay_t<decltype(in)>;
         if constexpr (std::is_same_v<T, Start>) {
           if (phase_ != Phase::idle) return;
@@ -31,7 +31,7 @@ Actions SubscriberMachine::resume(const Input& input, Now now) {
         } else if constexpr (std::is_same_v<T, Opened>) {
           if (phase_ == Phase::connect) on_opened(now, out);
         } else if constexpr (std::is_same_v<T, Reply>) {
-          on_reply(in, now, out);
+          on_reply(std::move(in), now, out);
         } else if constexpr (std::is_same_v<T, ReadDone>) {
           if (phase_ != Phase::serving) return;
           flush(out);
@@ -41,7 +41,7 @@ Actions SubscriberMachine::resume(const Input& input, Now now) {
         } else if constexpr (std::is_same_v<T, BacklogRead>) {
           on_backlog_read(now, out);
         } else if constexpr (std::is_same_v<T, Recovered>) {
-          on_recovered(in, now, out);
+          on_recovered(std::move(in), now, out);
         } else if constexpr (std::is_same_v<T, StoreHead>) {
           on_store_head(in.head, now, out);
         } else if constexpr (std::is_same_v<T, Failed>) {

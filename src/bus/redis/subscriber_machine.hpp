@@ -152,7 +152,7 @@ class SubscriberMachine {
 
   explicit SubscriberMachine(SubscriberOptions options);
 
-  sub::Actions resume(const sub::Input& input, sub::Now now);
+  sub::Actions resume(sub::Input input, sub::Now now);
 
   Phase phase() const { return phase_; }
   std::chrono::milliseconds backoff() const { return backoff_; }
