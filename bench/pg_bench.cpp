@@ -43,6 +43,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -537,7 +538,8 @@ std::string cpu_report(const CpuSnapshot& a, const CpuSnapshot& b,
 
 double percentile_ms(std::vector<std::uint32_t> v, double q) {
   if (v.empty()) return 0;
-  size_t k = std::min(v.size() - 1, static_cast<size_t>(q * (v.size() - 1) + 0.5));
+  size_t k = std::min(v.size() - 1,
+                      static_cast<size_t>(std::lround(q * static_cast<double>(v.size() - 1))));
   std::nth_element(v.begin(), v.begin() + k, v.end());
   return v[k] / 1000.0;
 }

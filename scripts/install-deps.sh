@@ -8,7 +8,7 @@ set -euo pipefail
 packages=(
   g++ cmake make ccache pkg-config curl ca-certificates
   libboost-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev libgtest-dev
-  libssl-dev procps clang clang-format libclang-rt-14-dev postgresql redis-server nginx-light
+  libssl-dev procps clang clang-format clang-tidy libclang-rt-14-dev postgresql redis-server nginx-light
   libpqxx-dev libhiredis-dev
 )
 if [[ "${1:-}" == "--js" ]]; then

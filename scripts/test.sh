@@ -26,11 +26,8 @@ scripts/check-format.sh
 echo "== build"
 # The benchmarks too, so that they keep building; they run by hand only.
 scripts/build.sh build -DSSEHUB_BUILD_TESTS=ON -DSSEHUB_BUILD_BENCH=ON
-if [[ ${SSEHUB_TIDY:-0} == 1 ]]; then
-  # Opt-in until the tree is clean: scripts/tidy.sh lists what is left.
-  echo "== clang-tidy"
-  scripts/tidy.sh -p build -j 2
-fi
+echo "== clang-tidy"
+scripts/tidy.sh -p build -j 2
 echo "== tests"
 ctest --test-dir build --output-on-failure --no-tests=error | tee "$log_dir/ctest.log"
 

@@ -52,10 +52,13 @@ fi
 
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
+# The build's precompiled header is GCC's: clang-tidy reads the headers instead.
+mkdir "$out/db"
+sed -E 's# -Winvalid-pch##g; s# -include [^ "]*cmake_pch\.hxx##g' "$db" >"$out/db/compile_commands.json"
 # One log per source; a source's findings are printed together.
 printf '%s\n' "${files[@]}" |
   xargs -P "$jobs" -I{} sh -c '"$1" -p "$2" --quiet "$3" >"$4/$(echo "$3" | tr / _).log" 2>&1 || true' \
-    _ "$tidy" "$build" {} "$out"
+    _ "$tidy" "$out/db" {} "$out"
 cat "$out"/*.log | grep -E '(warning|error): .*\[[a-z-]+.*\]$' | sort -u >"$out/findings" || true
 if [[ -s $out/findings ]]; then
   cat "$out/findings"

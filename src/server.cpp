@@ -114,7 +114,7 @@ int Server::run() {
   ctx_.bus->set_gap_sink([hub = hub_.get()](const std::string& epoch, std::uint64_t resume) {
     hub->signal_gap(epoch, resume);
   });
-  ctx_.bus->start([hub = hub_.get()](EventBatchPtr b) { hub->dispatch(std::move(b)); });
+  ctx_.bus->start([hub = hub_.get()](const EventBatchPtr& b) { hub->dispatch(b); });
 
   // Before anything answers: a SIGTERM right after the first probe must drain,
   // not kill (the signal set holds it until it is waited for).

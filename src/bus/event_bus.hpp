@@ -25,7 +25,8 @@ class EventBus {
 
   virtual std::string_view kind() const = 0;
   virtual void start(BatchSink sink) = 0;
-  virtual void set_gap_sink(GapSink sink) { (void)sink; }
+  // By value (here and in subscribed()): the buses that use them keep them.
+  virtual void set_gap_sink(GapSink /*sink*/) {}  // NOLINT(performance-unnecessary-value-param)
   virtual void publish(EventBatchPtr batch) = 0;
 
   // The replica gained its first / lost its last local subscriber of a topic.
@@ -34,9 +35,9 @@ class EventBus {
   // True when live delivery of every topic is already in effect. Otherwise false,
   // and `later` is called (from any thread) once it is, or once the bus gave up
   // waiting (it then recovers what was missed when it reconnects).
-  virtual bool subscribed(const std::vector<std::string>& topics, std::function<void()> later) {
-    (void)topics;
-    (void)later;
+  virtual bool subscribed(
+      const std::vector<std::string>& /*topics*/,
+      std::function<void()> /*later*/) {  // NOLINT(performance-unnecessary-value-param)
     return true;
   }
   // The highest seq this bus may have delivered in part: events of a batch heard

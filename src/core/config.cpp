@@ -83,7 +83,8 @@ template <typename Section>
 KeyDef string_key(std::string section, std::string key, Section Config::*sec,
                   std::string Section::*field, std::vector<std::string> allowed, std::string help) {
   KeyDef d{std::move(section), std::move(key), std::move(help), {}, {}, {}};
-  auto set = [=](Config& c, const std::string& v, const std::string& n) {
+  auto set = [=, allowed = std::move(allowed)](Config& c, const std::string& v,
+                                               const std::string& n) {
     if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), v) == allowed.end()) {
       std::string list;
       for (auto& a : allowed) list += (list.empty() ? "" : ", ") + a;

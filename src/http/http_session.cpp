@@ -100,7 +100,8 @@ void HttpSession::on_read(error_code ec, std::size_t) {
     }
     return do_close();
   }
-  handle(parser_->release());
+  const Request req = parser_->release();
+  handle(req);
 }
 
 std::string HttpSession::cors_for(const Request& req) const {
@@ -128,7 +129,7 @@ Method method_of(http::verb v) {
 
 }  // namespace
 
-void HttpSession::handle(Request req) {
+void HttpSession::handle(const Request& req) {
   auto origin = req.find(http::field::origin);
   origin_ = origin == req.end() ? std::string() : std::string(origin->value());
   RouteRequest in;

@@ -38,7 +38,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
   void do_read();
   void on_read(error_code ec, std::size_t bytes);
-  void handle(Request req);
+  void handle(const Request& req);
   void send_preflight(const Request& req);
   void send_probe(const Request& req, const Route& r);
   void handle_events(const Request& req, const Target& target, EventsRequest request);

@@ -1,5 +1,7 @@
 #include "stream/fanout_inbox.hpp"
 
+#include <utility>
+
 #include "core/event_id.hpp"
 
 namespace ssehub {

@@ -7,7 +7,7 @@
 
 namespace ssehub {
 
-void Hub::dispatch(EventBatchPtr batch) {
+void Hub::dispatch(const EventBatchPtr& batch) {
   // Every worker gets every event; which of its streams want one is decided on
   // its own thread, in order with streams joining. (Choosing workers here would
   // miss a stream that joins a topic while the batch waits in the inbox, beside

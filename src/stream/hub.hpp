@@ -40,7 +40,7 @@ class Hub {
   explicit Hub(EventBus& bus) : bus_(bus) {}
 
   void set_workers(std::vector<Worker*> workers) { workers_ = std::move(workers); }
-  void dispatch(EventBatchPtr batch);
+  void dispatch(const EventBatchPtr& batch);
   // In order with dispatch(): every stream learns that live events up to
   // `resume_seq` could not be delivered.
   void signal_gap(const std::string& epoch, std::uint64_t resume_seq);

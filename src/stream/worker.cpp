@@ -92,7 +92,8 @@ void Worker::leave_topic(TopicEntry* entry, std::size_t index) {
   }
 }
 
-void Worker::erase_topic(std::string topic) {
+// A copy: the entry that holds the name it is called with may be erased here.
+void Worker::erase_topic(std::string topic) {  // NOLINT(performance-unnecessary-value-param)
   auto it = topics_.find(topic);
   if (it == topics_.end() || !it->second->members.empty()) return;
   topics_.erase(it);

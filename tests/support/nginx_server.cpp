@@ -98,7 +98,7 @@ std::string NginxServer::binary() {
   std::string dir;
   while (std::getline(dirs, dir, ':')) {
     if (dir.empty()) continue;
-    const std::string candidate = dir + "/nginx";
+    std::string candidate = dir + "/nginx";
     if (::access(candidate.c_str(), X_OK) == 0) return candidate;
   }
   return "";

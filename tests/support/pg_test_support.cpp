@@ -28,7 +28,7 @@ void PostgresTest::SetUp() {
   url_ = create_test_database(&db_);
 }
 
-Env PostgresTest::pg_env(Env extra) const {
+Env PostgresTest::pg_env(const Env& extra) const {
   Env env{{"SSEHUB_STORE_KIND", "postgres"},
           {"SSEHUB_STORE_POSTGRES_URL", url_},
           {"SSEHUB_STREAM_HEARTBEAT_MS", "200"}};

@@ -20,7 +20,7 @@ class PostgresTest : public ::testing::Test {
   void SetUp() override;
   PostgresServer& pg() { return PostgresServer::shared(); }
   // The daemon's environment for store.kind postgres on this test's database.
-  Env pg_env(Env extra = {}) const;
+  Env pg_env(const Env& extra = {}) const;
   // First column of the first row of `sql` on this test's database.
   std::string scalar(const std::string& sql);
 

@@ -148,7 +148,7 @@ std::string read_reply(Connection& conn, int depth = 0) {
   if (depth > kMaxDepth) throw std::runtime_error("redis reply: nested too deeply");
   const std::string head = conn.line();
   if (head.empty()) throw std::runtime_error("redis reply: empty line");
-  const std::string body = head.substr(1);
+  std::string body = head.substr(1);
   switch (head[0]) {
     case '+':  // simple string
     case '-':  // error

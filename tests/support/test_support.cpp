@@ -133,8 +133,11 @@ int connect_loopback(std::uint16_t port, const char* source_ip) {
   if (source_ip) {
     sockaddr_in src{};
     src.sin_family = AF_INET;
-    inet_pton(AF_INET, source_ip, &src.sin_addr);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&src), sizeof src);
+    if (inet_pton(AF_INET, source_ip, &src.sin_addr) != 1 ||
+        ::bind(fd, reinterpret_cast<sockaddr*>(&src), sizeof src) != 0) {
+      ::close(fd);
+      return -1;
+    }
   }
   sockaddr_in addr{};
   addr.sin_family = AF_INET;

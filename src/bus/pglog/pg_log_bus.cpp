@@ -11,8 +11,8 @@
 
 namespace ssehub {
 
-PgLogBus::PgLogBus(std::string conninfo, std::uint64_t max_behind)
-    : link_(std::move(conninfo), "follow", status_, kCallTimeout), max_behind_(max_behind) {}
+PgLogBus::PgLogBus(const std::string& conninfo, std::uint64_t max_behind)
+    : link_(conninfo, "follow", status_, kCallTimeout), max_behind_(max_behind) {}
 
 PgLogBus::~PgLogBus() {
   stop();

@@ -23,7 +23,7 @@ class PgLogBus final : public EventBus {
  public:
   // A follower further behind than `max_behind` events (or behind the retention
   // horizon) signals a gap at the head instead of reading on (see catch_up.hpp).
-  PgLogBus(std::string conninfo, std::uint64_t max_behind);
+  PgLogBus(const std::string& conninfo, std::uint64_t max_behind);
   ~PgLogBus() override;
 
   std::string_view kind() const override { return "local"; }

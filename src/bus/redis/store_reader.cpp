@@ -10,19 +10,17 @@
 namespace ssehub {
 
 struct StoreReader::Link {
-  Link(std::string url, std::chrono::milliseconds timeout)
-      : pg(std::move(url), "redis-recovery", status, timeout) {}
+  Link(const std::string& url, std::chrono::milliseconds timeout)
+      : pg(url, "redis-recovery", status, timeout) {}
   PgStatus status;
   PgLink pg;
   CallWatch watch;
   DeadlineScheduler scheduler;
 };
 
-StoreReader::StoreReader(std::string postgres_url, std::size_t limit,
+StoreReader::StoreReader(const std::string& postgres_url, std::size_t limit,
                          std::chrono::milliseconds timeout)
-    : link_(std::make_unique<Link>(std::move(postgres_url), timeout)),
-      limit_(limit),
-      timeout_(timeout) {}
+    : link_(std::make_unique<Link>(postgres_url, timeout)), limit_(limit), timeout_(timeout) {}
 
 StoreReader::~StoreReader() = default;
 

@@ -20,7 +20,8 @@ namespace ssehub {
 
 class StoreReader {
  public:
-  StoreReader(std::string postgres_url, std::size_t limit, std::chrono::milliseconds timeout);
+  StoreReader(const std::string& postgres_url, std::size_t limit,
+              std::chrono::milliseconds timeout);
   ~StoreReader();
 
   // The epoch and head seq; throws std::runtime_error naming the cause.

@@ -44,8 +44,9 @@ SubscriberLifecycle::Step SubscriberLifecycle::failed(double jitter) {
   auto delay = std::min<std::chrono::milliseconds>(policy_.cap, policy_.initial * (1LL << shift));
   ++attempts_;
   jitter = std::clamp(jitter, 0.0, 1.0);
-  auto wait = std::chrono::milliseconds(
-      delay.count() / 2 + static_cast<long long>(jitter * static_cast<double>(delay.count() / 2)));
+  const long long half = delay.count() / 2;
+  auto wait =
+      std::chrono::milliseconds(half + static_cast<long long>(jitter * static_cast<double>(half)));
   return move(SubscriberState::reconnecting, wait);
 }
 

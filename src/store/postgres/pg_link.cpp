@@ -84,7 +84,7 @@ void CallWatch::interrupt() {
   if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
 }
 
-PgLink::PgLink(std::string conninfo, std::string role, PgStatus& status,
+PgLink::PgLink(const std::string& conninfo, std::string role, PgStatus& status,
                std::chrono::milliseconds statement_timeout)
     : conninfo_(pg::with_connection_defaults(conninfo)),
       role_(std::move(role)),

@@ -76,7 +76,7 @@ struct PgFailure {
 class PgLink {
  public:
   // `role` names the connection in pg_stat_activity (application_name).
-  PgLink(std::string conninfo, std::string role, PgStatus& status,
+  PgLink(const std::string& conninfo, std::string role, PgStatus& status,
          std::chrono::milliseconds statement_timeout = {});
 
   // The open connection, connecting first if needed. Throws pqxx::broken_connection.

@@ -223,9 +223,9 @@ TEST(Auth, TokenWithoutSubjectCannotSlipPastThePerSubjectCap) {
                  std::chrono::system_clock::now().time_since_epoch())
                  .count();
   json grants = {{"subscribe", {"c:*"}}, {"publish", {"c:*"}}};
-  for (json claims : {json{{"exp", now + 600}, {"ssehub", grants}},
-                      json{{"sub", ""}, {"exp", now + 600}, {"ssehub", grants}},
-                      json{{"sub", 7}, {"exp", now + 600}, {"ssehub", grants}}}) {
+  for (const json& claims : {json{{"exp", now + 600}, {"ssehub", grants}},
+                             json{{"sub", ""}, {"exp", now + 600}, {"ssehub", grants}},
+                             json{{"sub", 7}, {"exp", now + 600}, {"ssehub", grants}}}) {
     std::string t = sign_hs256(claims.dump(), kSecret);
     SseStream a(d.port(), "/events?topic=c:1", {{"Authorization", "Bearer " + t}});
     SseStream b(d.port(), "/events?topic=c:2", {{"Authorization", "Bearer " + t}});

@@ -42,7 +42,7 @@ class StreamContract : public ::testing::TestWithParam<Backend> {
 
   // A daemon on this test's backend, ready (its store and bus connected) before it
   // is used.
-  std::unique_ptr<Daemon> start(Env extra = {}) {
+  std::unique_ptr<Daemon> start(const Env& extra = {}) {
     Env env;
     if (GetParam() != Backend::memory) {
       env["SSEHUB_STORE_KIND"] = "postgres";

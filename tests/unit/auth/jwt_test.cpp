@@ -16,7 +16,7 @@ using json = nlohmann::json;
 constexpr std::int64_t kNow = 1800000000;
 const std::string kSecret = "0123456789abcdef0123456789abcdef";
 
-std::string claims(std::int64_t exp = kNow + 60, json extra = json::object()) {
+std::string claims(std::int64_t exp = kNow + 60, const json& extra = json::object()) {
   json c = {{"sub", "alice"},
             {"exp", exp},
             {"ssehub", {{"subscribe", {"user:alice", "news:*"}}, {"publish", {"user:*"}}}}};
@@ -33,8 +33,8 @@ std::string token_with(std::string_view header, std::string_view payload, std::s
 }
 
 TEST(Base64Url, RoundTripsAndRejectsNonCanonical) {
-  for (std::string s : std::vector<std::string>{"", "f", "fo", "foo", "foob", "fooba", "foobar",
-                                                std::string("\0\xff", 2)}) {
+  for (const std::string& s : std::vector<std::string>{"", "f", "fo", "foo", "foob", "fooba",
+                                                       "foobar", std::string("\0\xff", 2)}) {
     EXPECT_EQ(base64url_decode(base64url_encode(s)), s);
   }
   EXPECT_FALSE(base64url_decode("a"));
@@ -88,7 +88,7 @@ TEST(Jwt, RejectsEveryBadTokenKind) {
                                        kSecret),
                             kNow)),
             "");
-  for (std::string bad :
+  for (const std::string& bad :
        std::vector<std::string>{"", "abc", "a.b", "a.b.c.d", "!!.??.**", std::string(9000, 'a')}) {
     EXPECT_NE(reason(v.verify(bad, kNow)), "") << bad;
   }

@@ -20,7 +20,7 @@ Event event(std::uint64_t seq, std::string topic) {
   return e;
 }
 
-std::shared_ptr<const FanoutBatch> fanout(std::vector<std::uint64_t> seqs,
+std::shared_ptr<const FanoutBatch> fanout(const std::vector<std::uint64_t>& seqs,
                                           std::size_t frame_bytes) {
   auto events = std::make_shared<EventBatch>();
   auto b = std::make_shared<FanoutBatch>();

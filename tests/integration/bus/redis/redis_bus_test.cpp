@@ -19,7 +19,7 @@ using Clock = std::chrono::steady_clock;
 class RedisBus : public PostgresTest {
  protected:
   // Sentinel every 1000 ms, 500 ms to come back (short, for tests).
-  Env redis_env(Env extra = {}) {
+  Env redis_env(const Env& extra = {}) {
     Env env = pg_env({{"SSEHUB_BUS_KIND", "redis"},
                       {"SSEHUB_BUS_REDIS_URL", redis_.url()},
                       {"SSEHUB_BUS_SENTINEL_INTERVAL_MS", "1000"},

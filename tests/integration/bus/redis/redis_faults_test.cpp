@@ -25,7 +25,7 @@ using Clock = std::chrono::steady_clock;
 
 class RedisFaults : public PostgresTest {
  protected:
-  Env redis_env(Env extra = {}) {
+  Env redis_env(const Env& extra = {}) {
     Env env = pg_env({{"SSEHUB_BUS_KIND", "redis"},
                       {"SSEHUB_BUS_REDIS_URL", redis_.url()},
                       {"SSEHUB_BUS_SENTINEL_INTERVAL_MS", "1000"},

@@ -131,7 +131,7 @@ TEST(LiveSequencer, RandomCutsAndLossesNeverLoseOrRepeatAnEvent) {
     }
     LiveSequencer s(0, 1000);
     std::vector<std::uint64_t> out;
-    auto take = [&](LiveSequencer::Step step, std::uint64_t store_head) {
+    auto take = [&](const LiveSequencer::Step& step, std::uint64_t store_head) {
       for (auto& e : step.deliver) out.push_back(e.seq);
       if (!step.recover) return;
       for (const auto& b : batches) {

@@ -13,10 +13,10 @@ std::vector<std::string> append(MemoryStore& s, std::vector<NewEvent> batch,
   std::vector<std::string> ids;
   s.append(
       std::move(batch),
-      [&](EventBatchPtr b) {
+      [&](const EventBatchPtr& b) {
         if (published) published->push_back(b);
       },
-      [&](AppendResult r) {
+      [&](const AppendResult& r) {
         EXPECT_TRUE(r.ok);
         ids = r.ids;
       });
