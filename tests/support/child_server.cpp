@@ -34,6 +34,18 @@ ChildServer::~ChildServer() {
   remove_tree(dir_);
 }
 
+void ChildServer::stop_or_kill(const std::function<void()>& stop,
+                               const std::function<void()>& kill) noexcept {
+  try {
+    stop();
+  } catch (...) {
+    try {
+      kill();
+    } catch (...) {
+    }
+  }
+}
+
 bool ChildServer::running() {
   if (pid_ <= 0) return false;
   if (!has_exited(pid_)) return true;

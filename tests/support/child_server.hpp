@@ -58,6 +58,10 @@ class ChildServer {
   // The wait status of a child that is to run to completion; killed when it runs longer
   // than `timeout`, which throws.
   int wait_exit(std::chrono::milliseconds timeout);
+  // For a derived destructor: `stop` (the server's own clean stop), and if it
+  // throws, `kill` (what is left gets SIGKILL); never throws.
+  static void stop_or_kill(const std::function<void()>& stop,
+                           const std::function<void()>& kill) noexcept;
   // Resumes a paused child, sends `sig` (0: none) and waits up to `grace` for it to exit,
   // without reaping it. False if it still runs.
   bool signal_and_wait(int sig, std::chrono::milliseconds grace);

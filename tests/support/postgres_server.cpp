@@ -115,14 +115,7 @@ PostgresServer::PostgresServer()
 }
 
 PostgresServer::~PostgresServer() {
-  try {
-    stop();
-  } catch (...) {
-    try {
-      kill_hard();
-    } catch (...) {
-    }
-  }
+  stop_or_kill([this] { stop(); }, [this] { kill_hard(); });
 }
 
 SpawnOptions PostgresServer::as_postgres() const {

@@ -212,14 +212,7 @@ RedisServer::RedisServer()
 }
 
 RedisServer::~RedisServer() {
-  try {
-    stop();
-  } catch (...) {
-    try {
-      kill_hard();
-    } catch (...) {
-    }
-  }
+  stop_or_kill([this] { stop(); }, [this] { kill_hard(); });
 }
 
 void RedisServer::start() {

@@ -1,5 +1,7 @@
 #include "test_support.hpp"
 
+#include <gtest/gtest.h>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -366,6 +368,17 @@ double metric_value(const std::string& text, const std::string& name) {
     if (line.rfind(name + " ", 0) == 0) return std::stod(line.substr(name.size() + 1));
   }
   return -1;
+}
+
+void expect_limit_truncation(const std::optional<SseEvent>& t, const std::string& resume_id,
+                             int limit, const std::string& requested_after) {
+  ASSERT_TRUE(t) << "no replay-truncated";
+  EXPECT_EQ(t->type, "replay-truncated");
+  EXPECT_EQ(t->id, resume_id);
+  auto data = nlohmann::json::parse(t->data);
+  EXPECT_EQ(data["reason"], "limit");
+  EXPECT_EQ(data["limit"], limit);
+  EXPECT_EQ(data["requestedAfter"], requested_after);
 }
 
 }  // namespace ssehub::test

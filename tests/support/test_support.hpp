@@ -118,6 +118,11 @@ class SseStream {
   std::vector<SseEvent> queue_;
 };
 
+// A `replay-truncated` for the replay limit: its id is `resume_id` (the head)
+// and its data names the reason, the limit and the id asked after.
+void expect_limit_truncation(const std::optional<SseEvent>& t, const std::string& resume_id,
+                             int limit, const std::string& requested_after);
+
 using Env = std::map<std::string, std::string>;
 
 // Polls `cond` every 10 ms until it holds or `timeout` passes.

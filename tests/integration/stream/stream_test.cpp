@@ -122,14 +122,7 @@ TEST(Stream, TruncatesPastTheLimitWithTheResumeId) {
   publish_n(d.port(), "a", 6, &ids);
   SseStream s(d.port(), "/events?topic=a", {{"Last-Event-ID", ids[0]}});
   expect_ready(s);
-  auto t = s.next_non_heartbeat();
-  ASSERT_TRUE(t);
-  EXPECT_EQ(t->type, "replay-truncated");
-  EXPECT_EQ(t->id, ids[5]);
-  auto data = json::parse(t->data);
-  EXPECT_EQ(data["reason"], "limit");
-  EXPECT_EQ(data["limit"], 3);
-  EXPECT_EQ(data["requestedAfter"], ids[0]);
+  expect_limit_truncation(s.next_non_heartbeat(), ids[5], 3, ids[0]);
   EXPECT_FALSE(s.next_non_heartbeat(200ms));  // no partial batch
   auto live = publish_n(d.port(), "a", 1);
   auto e = s.next_non_heartbeat();

@@ -8,7 +8,7 @@
 
 #include "pg_test_support.hpp"
 #include "reconnect_chaos.hpp"
-#include "redis_server.hpp"
+#include "redis_test_support.hpp"
 
 namespace ssehub::test {
 namespace {
@@ -16,23 +16,13 @@ namespace {
 using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-class RedisBus : public PostgresTest {
+class RedisBus : public RedisTest {
  protected:
-  // Sentinel every 1000 ms, 500 ms to come back (short, for tests).
-  Env redis_env(const Env& extra = {}) {
-    Env env = pg_env({{"SSEHUB_BUS_KIND", "redis"},
-                      {"SSEHUB_BUS_REDIS_URL", redis_.url()},
-                      {"SSEHUB_BUS_SENTINEL_INTERVAL_MS", "1000"},
-                      {"SSEHUB_BUS_SENTINEL_TIMEOUT_MS", "500"}});
-    for (auto& [k, v] : extra) env[k] = v;
-    return env;
-  }
-  bool ready(const Daemon& d) { return http(d.port(), "GET", "/health/ready").status == 200; }
+  RedisBus() { sentinel_timeout_ms = 500; }
   std::string numsub(const std::string& channel) {
     auto reply = redis_.command({"PUBSUB", "NUMSUB", channel});
     return reply.substr(reply.find('\n') + 1);
   }
-  RedisServer redis_;
 };
 
 std::vector<std::string> publish_one(std::uint16_t port, const std::string& topic, int i) {

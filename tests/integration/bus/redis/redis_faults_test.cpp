@@ -15,7 +15,7 @@
 #include "bus/redis/redis_protocol.hpp"
 #include "join_burst.hpp"
 #include "pg_test_support.hpp"
-#include "redis_server.hpp"
+#include "redis_test_support.hpp"
 
 namespace ssehub::test {
 namespace {
@@ -23,19 +23,7 @@ namespace {
 using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-class RedisFaults : public PostgresTest {
- protected:
-  Env redis_env(const Env& extra = {}) {
-    Env env = pg_env({{"SSEHUB_BUS_KIND", "redis"},
-                      {"SSEHUB_BUS_REDIS_URL", redis_.url()},
-                      {"SSEHUB_BUS_SENTINEL_INTERVAL_MS", "1000"},
-                      {"SSEHUB_BUS_SENTINEL_TIMEOUT_MS", "1000"}});
-    for (auto& [k, v] : extra) env[k] = v;
-    return env;
-  }
-  bool ready(const Daemon& d) { return http(d.port(), "GET", "/health/ready").status == 200; }
-  RedisServer redis_;
-};
+using RedisFaults = RedisTest;
 
 std::string array_body(const std::string& topic, int n, std::size_t data_bytes, int tag) {
   json arr = json::array();

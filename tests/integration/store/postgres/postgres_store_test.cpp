@@ -69,14 +69,7 @@ TEST_F(PostgresStore, TruncatesPastTheLimitWithTheResumeIdThenGoesLive) {
   ASSERT_EQ(ids.size(), 10u);
   SseStream s(d.port(), "/events?topic=a", {{"Last-Event-ID", ids[0]}});
   ASSERT_TRUE(open_ready(s));
-  auto t = s.next_non_heartbeat();
-  ASSERT_TRUE(t);
-  EXPECT_EQ(t->type, "replay-truncated");
-  EXPECT_EQ(t->id, ids[9]);
-  auto data = json::parse(t->data);
-  EXPECT_EQ(data["reason"], "limit");
-  EXPECT_EQ(data["limit"], 3);
-  EXPECT_EQ(data["requestedAfter"], ids[0]);
+  expect_limit_truncation(s.next_non_heartbeat(), ids[9], 3, ids[0]);
   auto next = publish_on(d.port(), {"a"});
   auto live = s.next_non_heartbeat();
   ASSERT_TRUE(live);

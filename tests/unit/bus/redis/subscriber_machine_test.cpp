@@ -105,13 +105,18 @@ TEST(SubscriberMachine, ANoticeAboveTheMarkRecoversTheMissedBatchFromTheStore) {
   EXPECT_EQ(h.m.health().gaps, 1u);
 }
 
-TEST(SubscriberMachine, ANewTopicReleasesItsStreamAfterTheBatchHeardBeforeItsConfirmation) {
-  Harness h;
+// Serving `a`; a stream joins `b`, new to the replica, and waits for it.
+void join_b(Harness& h, bool& begun) {
   h.m.want("a");
   h.connect();
   h.m.want("b");
+  EXPECT_FALSE(h.m.subscribed({"b"}, [&begun] { begun = true; }));
+}
+
+TEST(SubscriberMachine, ANewTopicReleasesItsStreamAfterTheBatchHeardBeforeItsConfirmation) {
+  Harness h;
   bool begun = false;
-  EXPECT_FALSE(h.m.subscribed({"b"}, [&] { begun = true; }));
+  join_b(h, begun);
   auto sends = all_of<sub::Send>(h.feed(sub::Tick{}));
   ASSERT_EQ(sends.size(), 1u);
   EXPECT_EQ(sends[0].commands.at(0), (std::vector<std::string>{"SUBSCRIBE", channel("b")}));
@@ -166,11 +171,8 @@ TEST(SubscriberMachine, AWaiterWhoseStreamLeftIsLetGoWhetherTheSubscribeWasSentO
 
 TEST(SubscriberMachine, AnUnansweredSubscribeReadsTheBacklogThenReconnects) {
   Harness h;
-  h.m.want("a");
-  h.connect();
-  h.m.want("b");
   bool begun = false;
-  h.m.subscribed({"b"}, [&] { begun = true; });
+  join_b(h, begun);
   h.feed(sub::Tick{});
   h.now.steady += 2500ms;
   auto actions = h.feed(sub::Tick{});
