@@ -89,6 +89,10 @@ TEST(Auth, StreamEndsWithTokenExpiredAtExp) {
   ASSERT_TRUE(e) << "no token-expired event";
   EXPECT_TRUE(s.wait_closed(3000ms));
   EXPECT_LT(std::chrono::steady_clock::now() - start, 4000ms);
+  // The close is logged with the reason the stream ended for, not "draining".
+  EXPECT_TRUE(eventually([&] { return d.log().find("reason=token expired") != std::string::npos; }))
+      << d.log();
+  EXPECT_EQ(d.log().find("reason=draining"), std::string::npos);
 }
 
 TEST(Auth, PerSubjectCapAnswers429) {
