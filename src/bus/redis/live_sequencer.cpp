@@ -34,12 +34,26 @@ LiveSequencer::Step LiveSequencer::on_notice(std::uint64_t base, std::uint64_t h
 }
 
 void LiveSequencer::recovered(std::uint64_t head) {
+  settled_ = std::max(settled_, head);
   if (head <= complete_) return;
   complete_ = head;
   // Buffered events up to the head came with the recovery (or its gap signal).
   auto keep = std::find_if(buffered_.begin(), buffered_.end(),
                            [&](const Event& e) { return e.seq > complete_; });
   buffered_.erase(buffered_.begin(), keep);
+}
+
+LiveSequencer::Beyond LiveSequencer::drop_beyond(std::uint64_t store_head) {
+  Beyond b;
+  auto first = std::find_if(buffered_.begin(), buffered_.end(),
+                            [&](const Event& e) { return e.seq > store_head; });
+  b.dropped = static_cast<std::size_t>(buffered_.end() - first);
+  buffered_.erase(first, buffered_.end());
+  if (complete_ > store_head) {
+    complete_ = std::min(settled_, store_head);
+    b.mark_reset = true;
+  }
+  return b;
 }
 
 bool LiveSequencer::store_ahead(std::uint64_t store_head) {
@@ -53,6 +67,7 @@ std::vector<Event> LiveSequencer::release_through(std::uint64_t head) {
                           [&](const Event& e) { return e.seq > head; });
   std::vector<Event> out(std::make_move_iterator(buffered_.begin()), std::make_move_iterator(end));
   buffered_.erase(buffered_.begin(), end);
+  if (!out.empty()) settled_ = std::max(settled_, out.back().seq);
   return out;
 }
 

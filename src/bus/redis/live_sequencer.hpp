@@ -44,6 +44,15 @@ class LiveSequencer {
   // Called every check interval with the store's head: true when the store was
   // ahead of complete_through at the previous check and still is (recover).
   bool store_ahead(std::uint64_t store_head);
+  // The store's head, read after everything fed so far: no real event or notice
+  // is above it (a batch is committed before it is published). What is, came
+  // from a corrupt or hostile message: buffered events above it are dropped, and
+  // a mark above it goes back to what the store or released events settled.
+  struct Beyond {
+    std::size_t dropped = 0;  // buffered events dropped
+    bool mark_reset = false;  // the mark went back: recover from it
+  };
+  Beyond drop_beyond(std::uint64_t store_head);
 
   std::uint64_t complete_through() const { return complete_; }
   std::size_t buffered() const { return buffered_.size(); }
@@ -58,6 +67,7 @@ class LiveSequencer {
   std::size_t max_buffered_;
   std::vector<Event> buffered_;  // seq > complete_, increasing
   std::uint64_t lagging_head_ = 0;
+  std::uint64_t settled_ = 0;  // the highest seq released, or read through from the store
   std::uint64_t duplicates_ = 0;
 };
 

@@ -243,6 +243,27 @@ void SubscriberMachine::on_backlog_read(Now now, Actions& out) {
 void SubscriberMachine::on_store_head(std::optional<std::uint64_t> head, Now now, Actions& out) {
   if (phase_ != Phase::serving) return;
   next_store_check_ = now.steady + options_.store_check_interval;
+  if (head) {
+    // Nothing real is above the store's head: a message that claimed so would
+    // hold streams (a buffered event) or mute them (a mark) for good.
+    auto beyond = sequencer_.drop_beyond(*head);
+    if (beyond.dropped > 0) {
+      malformed_ += beyond.dropped;
+      release_after_ = std::min(release_after_, *head);
+      out.push_back(Log{Log::warn, "redis bus: " + std::to_string(beyond.dropped) +
+                                       " events above the store's head " + std::to_string(*head) +
+                                       " dropped as malformed"});
+    }
+    if (beyond.mark_reset) {
+      ++malformed_;
+      out.push_back(Log{Log::warn, "redis bus: a heads notice above the store's head " +
+                                       std::to_string(*head) + " was dropped; recovering"});
+      flush(out);
+      recover("a notice above the store's head", out);
+      return;
+    }
+    release_confirmed(out);
+  }
   if (!sequencer_.store_ahead(head.value_or(0))) return;
   flush(out);
   recover("store ahead of redis", out);

@@ -110,6 +110,25 @@ TEST(LiveSequencer, OutOfOrderEventsAreDroppedAndAskForRecovery) {
 // Random schedules: batches published whole, in part or not at all, the
 // connection dropped at any message, notices late. Whatever happens, what is
 // handed on (live or recovered) is every event exactly once, in order.
+TEST(LiveSequencer, WhatIsAboveTheStoreHeadIsDroppedAndAMarkAboveItGoesBack) {
+  LiveSequencer s(0, 100);
+  EXPECT_EQ(seqs(s.on_notice(0, 1000).deliver), (std::vector<std::uint64_t>{}));  // a lie
+  EXPECT_TRUE(s.on_event(ev(1001)).deliver.empty());
+  auto b = s.drop_beyond(5);
+  EXPECT_EQ(b.dropped, 1u);
+  EXPECT_TRUE(b.mark_reset);
+  EXPECT_EQ(s.complete_through(), 0u);  // nothing was settled
+  s.recovered(5);
+  // A mark the store backs is left alone, and so are events up to its head.
+  EXPECT_TRUE(s.on_event(ev(6)).deliver.empty());
+  s.recovered(5);
+  b = s.drop_beyond(6);
+  EXPECT_EQ(b.dropped, 0u);
+  EXPECT_FALSE(b.mark_reset);
+  EXPECT_EQ(seqs(s.on_notice(5, 6).deliver), (std::vector<std::uint64_t>{6}));
+  EXPECT_EQ(s.complete_through(), 6u);
+}
+
 TEST(LiveSequencer, RandomCutsAndLossesNeverLoseOrRepeatAnEvent) {
   const unsigned seed = std::random_device{}();
   SCOPED_TRACE("seed " + std::to_string(seed));

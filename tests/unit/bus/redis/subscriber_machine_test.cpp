@@ -243,6 +243,61 @@ TEST(SubscriberMachine, AStoreAheadAtTwoChecksInARowIsRecovered) {
   EXPECT_EQ(h.delivered_seqs(), (Seqs{1}));
 }
 
+// Nothing real is above the store's head (a batch is committed before it is
+// published). A notice that claims so would put the mark past every real event,
+// and they would be dropped as already complete: the next store check sets the
+// mark back and recovers what was dropped.
+TEST(SubscriberMachine, ANoticeAboveTheStoreHeadIsUndoneAtTheNextStoreCheck) {
+  Harness h;
+  h.m.want("a");
+  h.connect(0);
+  h.feed(notice(0, 1'000'000'000'000ULL));
+  h.store = {ev(1)};
+  h.feed(message(ev(1)));  // dropped: the mark says it is settled
+  h.feed(notice(0, 1));
+  h.feed(sub::ReadDone{});
+  EXPECT_TRUE(h.delivered.empty());
+  h.now.steady += 1100ms;
+  h.feed(sub::Tick{});
+  EXPECT_EQ(h.delivered_seqs(), (Seqs{1}));
+  EXPECT_EQ(h.m.complete_through(), 1u);
+  EXPECT_EQ(h.m.health().malformed, 1u);
+  // Live delivery goes on from there without the store.
+  h.store.push_back(ev(2));
+  h.feed(message(ev(2)));
+  h.feed(notice(1, 2));
+  h.feed(sub::ReadDone{});
+  EXPECT_EQ(h.delivered_seqs(), (Seqs{1, 2}));
+}
+
+// An event above the store's head would stay buffered for a notice that never
+// comes, hold every stream released after it, and make each later event look
+// out of order (a recovery per batch): the next store check drops it.
+TEST(SubscriberMachine, AnEventAboveTheStoreHeadIsDroppedAtTheNextStoreCheck) {
+  Harness h;
+  bool begun = false;
+  join_b(h, begun);
+  h.feed(message(ev(1'000'000'000'000ULL)));
+  h.feed(sub::Tick{});
+  h.feed(confirm(channel("b")));
+  h.feed(sub::ReadDone{});
+  EXPECT_FALSE(begun);  // waits for the batch of the event it was confirmed after
+  h.now.steady += 1100ms;
+  h.feed(sub::Tick{});
+  EXPECT_TRUE(begun);
+  EXPECT_EQ(h.m.health().malformed, 1u);
+  const int before = h.recoveries;
+  for (std::uint64_t s = 1; s <= 3; ++s) {
+    h.store.push_back(ev(s));
+    h.feed(message(ev(s)));
+    h.feed(notice(s - 1, s));
+    h.feed(sub::ReadDone{});
+  }
+  EXPECT_EQ(h.delivered_seqs(), (Seqs{1, 2, 3}));
+  EXPECT_EQ(h.recoveries, before);
+  EXPECT_TRUE(h.m.subscribed({"a"}, [] {}));
+}
+
 TEST(SubscriberMachine, MoreToRecoverThanTheBoundSignalsAGapInstead) {
   Harness h;
   h.m.want("a");
