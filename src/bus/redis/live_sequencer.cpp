@@ -49,8 +49,11 @@ LiveSequencer::Beyond LiveSequencer::drop_beyond(std::uint64_t store_head) {
                             [&](const Event& e) { return e.seq > store_head; });
   b.dropped = static_cast<std::size_t>(buffered_.end() - first);
   buffered_.erase(first, buffered_.end());
-  if (complete_ > store_head) {
-    complete_ = std::min(settled_, store_head);
+  b.store_went_back = store_head < settled_;
+  // Never below what was handed on: delivery stays in seq order even when the
+  // store itself lost committed events (a failover to a standby that lagged).
+  if (complete_ > store_head && complete_ > settled_) {
+    complete_ = settled_;
     b.mark_reset = true;
   }
   return b;

@@ -47,10 +47,12 @@ class LiveSequencer {
   // The store's head, read after everything fed so far: no real event or notice
   // is above it (a batch is committed before it is published). What is, came
   // from a corrupt or hostile message: buffered events above it are dropped, and
-  // a mark above it goes back to what the store or released events settled.
+  // a mark above it goes back to what the store or released events settled
+  // (never lower: a store whose head went back is reported, not followed).
   struct Beyond {
-    std::size_t dropped = 0;  // buffered events dropped
-    bool mark_reset = false;  // the mark went back: recover from it
+    std::size_t dropped = 0;       // buffered events dropped
+    bool mark_reset = false;       // the mark went back: recover from it
+    bool store_went_back = false;  // the store's head is below what was handed on
   };
   Beyond drop_beyond(std::uint64_t store_head);
 

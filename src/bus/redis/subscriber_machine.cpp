@@ -247,6 +247,12 @@ void SubscriberMachine::on_store_head(std::optional<std::uint64_t> head, Now now
     // Nothing real is above the store's head: a message that claimed so would
     // hold streams (a buffered event) or mute them (a mark) for good.
     auto beyond = sequencer_.drop_beyond(*head);
+    if (beyond.store_went_back) {
+      out.push_back(
+          Log{Log::critical, "redis bus: the store's head " + std::to_string(*head) +
+                                 " is below events already delivered: the store lost committed "
+                                 "events (a failover to a standby that lagged?)"});
+    }
     if (beyond.dropped > 0) {
       malformed_ += beyond.dropped;
       release_after_ = std::min(release_after_, *head);

@@ -129,6 +129,22 @@ TEST(LiveSequencer, WhatIsAboveTheStoreHeadIsDroppedAndAMarkAboveItGoesBack) {
   EXPECT_EQ(s.complete_through(), 6u);
 }
 
+// A store that lost committed events (its head went back below what was handed
+// on) is reported, and the mark does not follow it down: a seq reused by a new
+// commit is not handed on a second time, out of order.
+TEST(LiveSequencer, AStoreWhoseHeadWentBackIsNotFollowedBelowWhatWasHandedOn) {
+  LiveSequencer s(0, 100);
+  s.on_event(ev(1));
+  s.on_event(ev(2));
+  EXPECT_EQ(seqs(s.on_notice(0, 2).deliver), (std::vector<std::uint64_t>{1, 2}));
+  auto b = s.drop_beyond(1);
+  EXPECT_TRUE(b.store_went_back);
+  EXPECT_FALSE(b.mark_reset);
+  EXPECT_EQ(s.complete_through(), 2u);
+  s.on_event(ev(2));  // the seq again, from a new commit
+  EXPECT_TRUE(s.on_notice(1, 2).deliver.empty());
+}
+
 TEST(LiveSequencer, RandomCutsAndLossesNeverLoseOrRepeatAnEvent) {
   const unsigned seed = std::random_device{}();
   SCOPED_TRACE("seed " + std::to_string(seed));
