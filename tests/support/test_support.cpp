@@ -370,6 +370,19 @@ double metric_value(const std::string& text, const std::string& name) {
   return -1;
 }
 
+std::vector<std::unique_ptr<SseStream>> open_streams(std::uint16_t port, const std::string& target,
+                                                     int n) {
+  std::vector<std::unique_ptr<SseStream>> out;
+  for (int i = 0; i < n; ++i) {
+    auto s = std::make_unique<SseStream>(port, target);
+    const int status = s->read_head();
+    EXPECT_EQ(status, 200) << "stream " << i << " of " << n;
+    if (status != 200) break;
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
 void expect_limit_truncation(const std::optional<SseEvent>& t, const std::string& resume_id,
                              int limit, const std::string& requested_after) {
   ASSERT_TRUE(t) << "no replay-truncated";

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -117,6 +118,11 @@ class SseStream {
   SseParser parser_;
   std::vector<SseEvent> queue_;
 };
+
+// Opens `n` streams on `target`, each through its 200 head; stops at the first
+// that fails (a gtest failure), so callers check the count.
+std::vector<std::unique_ptr<SseStream>> open_streams(std::uint16_t port, const std::string& target,
+                                                     int n);
 
 // A `replay-truncated` for the replay limit: its id is `resume_id` (the head)
 // and its data names the reason, the limit and the id asked after.

@@ -81,11 +81,8 @@ TEST(StreamEnd, ADrainGoesOnPastAStreamWhoseSocketStaysFull) {
   Daemon d({{"SSEHUB_SERVER_THREADS", "1"},
             {"SSEHUB_SERVER_DRAIN_TIMEOUT_MS", "2000"},
             {"SSEHUB_STREAM_QUEUE_LIMIT_BYTES", "67108864"}});
-  std::vector<std::unique_ptr<SseStream>> readers;
-  for (int i = 0; i < 6; ++i) {
-    readers.push_back(std::make_unique<SseStream>(d.port(), "/events?topic=r"));
-    ASSERT_EQ(readers.back()->read_head(), 200);
-  }
+  auto readers = open_streams(d.port(), "/events?topic=r", 6);
+  ASSERT_EQ(readers.size(), 6u);
   // Opened last, so the drain ends it first; it never reads.
   SseStream stuck(d.port(), "/events?topic=big");
   fill_socket(d.port(), stuck, "big");
