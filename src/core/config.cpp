@@ -171,6 +171,11 @@ const std::vector<KeyDef>& key_defs() {
     v.push_back(uint_key("stream", "max_connections_per_subject", T,
                          &StreamConfig::max_connections_per_subject, {0, 10000000},
                          "streams per token subject; 0 = unlimited"));
+    v.push_back(uint_key("stream", "fanout_slice", T, &StreamConfig::fanout_slice, {1, 1000000},
+                         "streams one fan-out handler writes to before other work runs"));
+    v.push_back(uint_key("stream", "max_fanout_backlog", T, &StreamConfig::max_fanout_backlog,
+                         {1, 100000000},
+                         "events waiting for a worker's fan-out before publishes get 503"));
     auto R = &Config::replay;
     v.push_back(uint_key("replay", "limit", R, &ReplayConfig::limit, {1, 1000000},
                          "events one replay delivers at most; past it `replay-truncated`"));

@@ -13,6 +13,7 @@
 #include "observability/metrics.hpp"
 #include "server_context.hpp"
 #include "store/event_store.hpp"
+#include "stream/hub.hpp"
 
 namespace ssehub {
 
@@ -27,13 +28,20 @@ struct HttpDeps {
   const CorsPolicy& cors;
   const std::atomic<bool>& draining;
   std::function<HealthReport()> health;
+  std::function<FanoutBacklog()> fanout_backlog;  // Hub::fanout_backlog
 
   static HttpDeps of(ServerContext& ctx) {
-    return HttpDeps{ctx.config.server, ctx.config.stream,
-                    ctx.metrics,       *ctx.store,
-                    *ctx.bus,          ctx.auth,
-                    ctx.subjects,      ctx.cors,
-                    ctx.draining,      [&ctx] { return ctx.health(); }};
+    return HttpDeps{ctx.config.server,
+                    ctx.config.stream,
+                    ctx.metrics,
+                    *ctx.store,
+                    *ctx.bus,
+                    ctx.auth,
+                    ctx.subjects,
+                    ctx.cors,
+                    ctx.draining,
+                    [&ctx] { return ctx.health(); },
+                    [&ctx] { return ctx.hub ? ctx.hub->fanout_backlog() : FanoutBacklog{}; }};
   }
 };
 

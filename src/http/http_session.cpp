@@ -255,6 +255,17 @@ void HttpSession::handle_publish(const Request& req, const Target& target) {
     return send_error(error(403, "forbidden", "the token may not publish to topic " + *denied),
                       keep);
   }
+  // A publisher does not wait for fan-out; one that outruns it is told to back off.
+  if (const FanoutBacklog behind = deps_.fanout_backlog();
+      fanout_backlogged(behind, deps_.stream.max_fanout_backlog, kMaxInboxBytes)) {
+    bump(deps_.metrics.publish_backlog_refusals);
+    return send_error(
+        error(503, "fanout_backlog",
+              "fan-out is " + std::to_string(behind.events) + " events (" +
+                  std::to_string(behind.bytes >> 20) + " MiB) behind (stream.max_fanout_backlog " +
+                  std::to_string(deps_.stream.max_fanout_backlog) + "); retry later"),
+        keep);
+  }
   const std::size_t count = events.size();
   const unsigned version = req.version();
   auto self = shared_from_this();
@@ -263,7 +274,10 @@ void HttpSession::handle_publish(const Request& req, const Target& target) {
   deps_.store.append(
       std::move(events), [bus](EventBatchPtr batch) { bus->publish(std::move(batch)); },
       [self, keep, version, count, started](AppendResult r) {
-        net::post(self->worker_.io(), [self, keep, version, count, started, r = std::move(r)] {
+        // The answer goes out as soon as the store accepted the batch: on this
+        // thread at once (a store that answers inline), ahead of the fan-out it
+        // just queued here; from a store thread, between two fan-out slices.
+        net::dispatch(self->worker_.io(), [self, keep, version, count, started, r = std::move(r)] {
           auto& m = self->deps_.metrics;
           m.publish_seconds.observe(
               std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());

@@ -4,6 +4,7 @@
 
 #include <utility>  // before Asio: GCC 12 + Boost 1.74 awaitable.hpp
 
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>

@@ -112,6 +112,10 @@ std::string Metrics::render(const std::function<void(std::string&)>& extra) cons
   metric(out, "ssehub_fanout_inbox_overflows_total", "counter",
          "Times a worker fell too far behind its fan-out; its streams were told of the gap.",
          get(inbox_overflows));
+  metric(out, "ssehub_publish_backlog_refusals_total", "counter",
+         "Publishes refused with 503 because a worker's fan-out was stream.max_fanout_backlog "
+         "events behind.",
+         get(publish_backlog_refusals));
   metric(out, "ssehub_capacity_rejections_total", "counter",
          "Requests refused with 503 at server.max_connections or while draining.",
          get(capacity_rejections));

@@ -63,7 +63,8 @@ struct Metrics {
   Counter publish_failures{0};
   Counter slow_consumer_disconnects{0};
   Counter handoff_overflows{0};
-  Counter inbox_overflows{0};  // a worker's fan-out inbox past its bound
+  Counter inbox_overflows{0};           // a worker's fan-out inbox past its bound
+  Counter publish_backlog_refusals{0};  // publishes refused: fan-out too far behind
   Counter capacity_rejections{0};
   Counter request_timeouts{0};
   // Index: 0 deliver, then truncated by TruncationReason, then failed by FailureReason.

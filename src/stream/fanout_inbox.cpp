@@ -1,5 +1,6 @@
 #include "stream/fanout_inbox.hpp"
 
+#include <algorithm>
 #include <utility>
 
 #include "core/event_id.hpp"
@@ -18,6 +19,7 @@ bool FanoutInbox::push(std::shared_ptr<const FanoutBatch> batch) {
   // One batch alone is never a backlog, however large.
   if (was_empty || bytes_ + size <= max_bytes_) {
     bytes_ += size;
+    events_ += batch->picks.size();
     batches_.push_back(std::move(batch));
     return was_empty;
   }
@@ -40,13 +42,28 @@ bool FanoutInbox::push(std::shared_ptr<const FanoutBatch> batch) {
   batches_.clear();
   batches_.push_back(std::move(gap));
   bytes_ = size_of(*batches_.back());
+  events_ = 0;
   ++overflows_;
   return was_empty;
 }
 
-std::vector<std::shared_ptr<const FanoutBatch>> FanoutInbox::take() {
-  bytes_ = 0;
-  return std::exchange(batches_, {});
+std::vector<std::shared_ptr<const FanoutBatch>> FanoutInbox::take_next(std::size_t max_events) {
+  std::vector<std::shared_ptr<const FanoutBatch>> out;
+  std::size_t events = 0;
+  while (!batches_.empty()) {
+    const FanoutBatch& next = *batches_.front();
+    const bool gap = next.gap_resume != 0;
+    if (!out.empty() && (gap || events + next.picks.size() > max_events)) break;
+    events += next.picks.size();
+    const std::size_t size = size_of(next);
+    bytes_ = size > bytes_ ? 0 : bytes_ - size;
+    events_ -= std::min(events_, next.picks.size());
+    out.push_back(std::move(batches_.front()));
+    batches_.pop_front();
+    if (gap) break;
+  }
+  if (batches_.empty()) bytes_ = events_ = 0;
+  return out;
 }
 
 }  // namespace ssehub

@@ -64,4 +64,13 @@ std::size_t Hub::topic_count() const {
   return topic_workers_.size();
 }
 
+FanoutBacklog Hub::fanout_backlog() const {
+  FanoutBacklog most;
+  for (const Worker* w : workers_) {
+    most.events = std::max(most.events, w->waiting_events());
+    most.bytes = std::max(most.bytes, w->waiting_bytes());
+  }
+  return most;
+}
+
 }  // namespace ssehub

@@ -32,6 +32,19 @@ struct FanoutBatch {
   std::string gap_epoch;
 };
 
+// How far the most loaded worker's fan-out is behind (waiting in its inbox).
+struct FanoutBacklog {
+  std::size_t events = 0;
+  std::size_t bytes = 0;
+};
+
+// A publish is refused (503) past `max_events` waiting, or past half of a
+// worker's inbox bound (large events fill it long before the count).
+constexpr bool fanout_backlogged(const FanoutBacklog& b, std::size_t max_events,
+                                 std::size_t max_inbox_bytes) {
+  return b.events >= max_events || b.bytes >= max_inbox_bytes / 2;
+}
+
 // Which workers have a subscriber of each topic (for the bus's first and last).
 using TopicWorkers = std::unordered_map<std::string, std::vector<bool>>;
 
@@ -50,6 +63,8 @@ class Hub {
   void topic_joined(std::size_t worker, const std::string& topic);
   void topic_left(std::size_t worker, const std::string& topic);
   std::size_t topic_count() const;
+  // Any thread.
+  FanoutBacklog fanout_backlog() const;
 
  private:
   EventBus& bus_;

@@ -145,10 +145,11 @@ void StreamSession::push_live(std::uint64_t seq, const std::shared_ptr<const std
   }
 }
 
-void StreamSession::push_control(std::shared_ptr<const std::string> frame) {
+bool StreamSession::push_control(std::shared_ptr<const std::string> frame) {
   // Nothing may precede the response head (heartbeats while the bus subscribes).
-  if (state_ != StreamState::replaying && state_ != StreamState::live) return;
+  if (state_ != StreamState::replaying && state_ != StreamState::live) return false;
   enqueue(std::move(frame));
+  return true;
 }
 
 void StreamSession::enqueue(std::shared_ptr<const std::string> frame) {

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/replay_handoff.hpp"
@@ -47,7 +48,8 @@ class StreamSession : public std::enable_shared_from_this<StreamSession> {
   // send it at once instead of queueing it for the batch's gathered write.
   void push_live(std::uint64_t seq, const std::shared_ptr<const std::string>& frame,
                  bool write_direct);
-  void push_control(std::shared_ptr<const std::string> frame);
+  // False when nothing was queued (before the head, or once ending).
+  bool push_control(std::shared_ptr<const std::string> frame);
   // Live events up to `resume_seq` could not be delivered: `replay-truncated`,
   // unless this stream already has everything up to there.
   void signal_gap(const std::string& epoch, std::uint64_t resume_seq);
@@ -58,6 +60,14 @@ class StreamSession : public std::enable_shared_from_this<StreamSession> {
   void end_for_expiry();
   std::int64_t expires_at() const { return expires_at_; }
   std::size_t& topic_index(std::uint32_t slot) { return slots_[slot].index; }
+  // For the worker's fan-out passes (FanoutPass).
+  template <class Fn>
+  void each_topic(Fn&& fn) const {
+    for (const auto& slot : slots_) {
+      if (slot.entry != nullptr) fn(slot.entry);
+    }
+  }
+  bool mark_for_pass(std::uint64_t pass) { return std::exchange(last_pass_, pass) != pass; }
   // True when the socket has been full, with no byte written, for longer than `limit`.
   // Time counts as the worker's watch says (not while the daemon was paused).
   bool stalled(const StallWatch& watch, std::chrono::steady_clock::time_point now,
@@ -110,6 +120,7 @@ class StreamSession : public std::enable_shared_from_this<StreamSession> {
 
   std::vector<TopicSlot> slots_;
   std::size_t worker_pos_ = SIZE_MAX;  // index in the worker's stream list
+  std::uint64_t last_pass_ = 0;        // the last fan-out pass that counted this stream
   ReplayHandoff handoff_;
   StreamState state_ = StreamState::subscribing;
   std::uint64_t pending_gap_ = 0;  // a gap signalled while replaying

@@ -6,6 +6,7 @@
 // Threads: io() may be used from any thread; everything else runs on the worker's
 // own thread (post to io() to get there).
 
+#include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <cstdint>
 #include <memory>
@@ -21,6 +22,7 @@
 #include "observability/metrics.hpp"
 #include "server_context.hpp"
 #include "stream/fanout_inbox.hpp"
+#include "stream/fanout_pass.hpp"
 #include "stream/hub.hpp"
 #include "stream/stream_deps.hpp"
 
@@ -67,6 +69,9 @@ class Worker {
   void schedule_flush(StreamSession* s);
   void begin_drain(std::uint64_t window_ms);
   std::size_t session_count() const { return sessions_.size(); }
+  // Any thread: events waiting in the inbox, not yet in a pass.
+  std::size_t waiting_events() const { return waiting_events_.load(std::memory_order_relaxed); }
+  std::size_t waiting_bytes() const { return waiting_bytes_.load(std::memory_order_relaxed); }
   // True once destruction began: streams destroyed with the io_context skip the
   // registries, which are already gone.
   bool shutting_down() const { return shutting_down_; }
@@ -75,9 +80,38 @@ class Worker {
   void arm_heartbeat();
   void send_heartbeats();
   void arm_expiry_check();
+  static constexpr std::chrono::milliseconds kDrainTick{20};
   void drain_tick();
-  void drain_inbox();
-  void deliver(const FanoutBatch& batch);
+  void arm_drain_tick();
+  using Pass = FanoutPass<StreamSession, TopicEntry>;
+  struct PassEvent {
+    std::uint64_t seq;
+    const std::shared_ptr<const std::string>* frame;  // owned by the pass's batches
+  };
+  // A gap signal alone, or the event batches that waited together, in order.
+  struct BatchPass {
+    std::vector<std::shared_ptr<const FanoutBatch>> batches;
+    std::vector<PassEvent> events;
+    Pass pass;
+  };
+  // Events one pass takes at most from batches that queued while the worker was
+  // busy (one batch alone may hold more).
+  static constexpr std::size_t kMaxPassEvents = 256;
+  struct HeartbeatPass {
+    std::shared_ptr<const std::string> frame;
+    // The tick that began the round: a stream is judged stalled as of then, so a
+    // pause between two slices is never held against it.
+    std::chrono::steady_clock::time_point at;
+    Pass pass;
+  };
+  void on_inbox();
+  // One slice of the running passes; posts the next slice while work remains.
+  void run_slice();
+  void post_slice();
+  bool start_batch_pass();  // false when the inbox is empty
+  void deliver_to(StreamSession& s, const BatchPass& p);
+  void start_heartbeats(std::chrono::steady_clock::time_point at);
+  void heartbeat_to(StreamSession& s);
   void erase_topic(std::string topic);  // by value: the entry owning the name dies here
   void finish_fanout();
 
@@ -87,8 +121,16 @@ class Worker {
   StreamDeps stream_deps_;
   Hub& hub_;
   bool delivering_ = false;
+  const std::size_t slice_streams_;  // streams per fan-out handler (stream.fanout_slice)
+  bool slice_posted_ = false;
+  std::uint64_t passes_ = 0;
+  std::optional<BatchPass> batch_pass_;
+  std::optional<HeartbeatPass> heartbeat_pass_;
+  // A tick came while the previous round still ran: the next starts when it ends.
+  std::optional<std::chrono::steady_clock::time_point> heartbeat_due_;
   bool shutting_down_ = false;
   std::chrono::steady_clock::time_point drain_end_;
+  int drain_deferred_ = 0;  // drain ticks that waited for a fan-out
   WorkerCounters counters_;
   // The registries are declared before the io_context so that they outlive the
   // streams it destroys.
@@ -103,9 +145,12 @@ class Worker {
   // from different threads (a post from the context's own thread is queued
   // privately until its handler returns), so order comes from this queue.
   // Past kMaxInboxBytes its content becomes one gap signal (see FanoutInbox).
-  static constexpr std::size_t kMaxInboxBytes = std::size_t{256} << 20;
   std::mutex inbox_mutex_;
   FanoutInbox inbox_{kMaxInboxBytes};
+  // inbox_.events() and bytes(), written under its mutex.
+  std::atomic<std::size_t> waiting_events_{0};
+  std::atomic<std::size_t> waiting_bytes_{0};
+  std::uint64_t slices_ = 0;  // numbers the slices, for heartbeat_share
   net::io_context ioc_{1};
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
   net::steady_timer heartbeat_timer_;

@@ -113,6 +113,9 @@ test::Env Cluster::env_of(const Slot& slot) const {
       {"SSEHUB_REPLAY_TIMEOUT_MS", "1500"},
       {"SSEHUB_REPLAY_MAX_CONCURRENT", "4"},
       {"SSEHUB_BUS_KIND", slot.redis ? "redis" : "local"},
+      // A fan-out of one to three streams per handler: the run's few subscribers
+      // then see passes cut into many slices, with joins, closes and faults between.
+      {"SSEHUB_STREAM_FANOUT_SLICE", std::to_string(1 + (&slot - slots_.data()) % 3)},
   };
   if (slot.redis) {
     env["SSEHUB_BUS_REDIS_URL"] = redis_->url();
