@@ -11,8 +11,9 @@
 //
 // idle:   holds N streams, reports daemon RSS per stream.
 // fanout: N subscribers of one topic, events published at RATE/s; reports
-//         deliveries/s, publish->delivery latency percentiles, daemon CPU per
-//         delivery, and the bare loopback write floor measured in the same run.
+//         deliveries/s, publish->delivery latency percentiles, the publish round
+//         trip (POST sent -> response read), daemon CPU per delivery, and the bare
+//         loopback write floor measured in the same run.
 //         With --ports it starts no daemon: it uses daemons already listening on
 //         those loopback ports, spreads subscribers round robin over them and
 //         publishes to the first; daemon CPU (summed) comes from --pids if given,
@@ -463,6 +464,7 @@ int run_fanout(const Options& o) {
   ProcStat cpu0 = daemons_cpu();
   auto start = now_ns();
   long published = 0;
+  std::vector<std::uint32_t> publish_us;
   std::string buf;
   const std::int64_t interval = static_cast<std::int64_t>(1e9 / o.rate);
   for (std::int64_t next = start; now_ns() - start < o.seconds * 1000000000LL; next += interval) {
@@ -478,10 +480,14 @@ int run_fanout(const Options& o) {
         "POST /publish HTTP/1.1\r\nHost: b\r\nContent-Type: application/json\r\n"
         "Content-Length: " +
         std::to_string(body.size()) + "\r\n\r\n" + body;
-    if (!send_all(pub, req) || read_response(pub, buf) != 201) {
-      fprintf(stderr, "publish failed\n");
+    // Round trip: the request handed to the kernel until its whole response is read.
+    std::int64_t sent = now_ns();
+    int status = send_all(pub, req) ? read_response(pub, buf) : -1;
+    if (status != 201) {
+      fprintf(stderr, "publish failed (status %d)\n", status);
       break;
     }
+    publish_us.push_back(static_cast<std::uint32_t>((now_ns() - sent) / 1000));
     published += o.batch;
   }
   // Let the last events drain, then read the daemon's CPU.
@@ -507,6 +513,9 @@ int run_fanout(const Options& o) {
          events / elapsed);
   printf("latency publish->client: p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms\n",
          percentile(lat, 0.5), percentile(lat, 0.99), percentile(lat, 0.999), percentile(lat, 1.0));
+  printf("publish round trip:      p50 %.2f ms, p99 %.2f ms, max %.2f ms (%zu requests)\n",
+         percentile(publish_us, 0.5), percentile(publish_us, 0.99), percentile(publish_us, 1.0),
+         publish_us.size());
   if (measured.empty()) {
     // No pids: daemon CPU is unknown, so the floor comparison is skipped too.
     printf("daemon CPU per delivery: skipped (no --pids)\n");
