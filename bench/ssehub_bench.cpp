@@ -8,6 +8,7 @@
 //   ssehub_bench floor  --writes 200000
 //   ssehub_bench fanout ... --batch 20 --wrap "strace -f -c -o /tmp/sys.txt"
 //   ssehub_bench fanout --ports 8081,8082 [--pids 123,456] --streams 10000
+//   ssehub_bench fanout --peer nchan --ports 8090 --pids MASTER,WORKER1,WORKER2 ...
 //
 // idle:   holds N streams, reports daemon RSS per stream.
 // fanout: N subscribers of one topic, events published at RATE/s; reports
@@ -18,6 +19,9 @@
 //         those loopback ports, spreads subscribers round robin over them and
 //         publishes to the first; daemon CPU (summed) comes from --pids if given,
 //         and is skipped, with the write floor, otherwise.
+//         --peer nchan: the same load against nginx with the nchan module (on
+//         --ports, started by the caller, e.g. bench/nchan_compare.sh); only the
+//         protocol differs (see Peer).
 // floor:  only the bare write floor: CPU per small write() to loopback sockets,
 //         to one socket and round robin over --streams sockets (at most 9000).
 //
@@ -45,7 +49,9 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 namespace {
@@ -64,6 +70,7 @@ struct Options {
   std::string wrap;         // command prefix for the daemon, e.g. "strace -f -c -o FILE"
   std::vector<int> ports;   // fanout: running daemons to use instead of starting one
   std::vector<pid_t> pids;  // fanout with --ports: their pids, for CPU figures
+  bool nchan = false;       // --peer nchan: nginx with the nchan module, on --ports
 };
 
 // "1,2,3" -> {1,2,3}; at most 64 entries.
@@ -226,19 +233,76 @@ int free_port() {
   return ntohs(a.sin_port);
 }
 
+// What differs between the peers is the protocol only: the subscribe request,
+// what counts as `ready`, and the publish request. The load, the timing and the
+// event data ({"t":<ns>,"pad":"ppp..."}, read back from each event) are the same.
+//   ssehub: GET /events?topic=bench; ready = the `event: ready` frame;
+//           POST /publish with a JSON array of events; success = 201.
+//   nchan:  GET /sub/bench (eventsource subscriber); ready = the response head,
+//           as nchan sends nothing of its own that means subscribed; POST
+//           /pub/bench with the event's data as the raw body and the event type
+//           in X-EventSource-Event, so the frame has the same lines; success = 2xx
+//           (nchan answers 201, or 202 when the channel has no subscriber).
+struct Peer {
+  bool nchan = false;
+
+  std::string subscribe_request() const {
+    return nchan ? "GET /sub/bench HTTP/1.1\r\nHost: b\r\nAccept: text/event-stream\r\n\r\n"
+                 : "GET /events?topic=bench HTTP/1.1\r\nHost: b\r\n\r\n";
+  }
+
+  // Offset just past `ready` in a stream's first bytes, or npos if not there yet.
+  size_t ready_end(std::string_view head) const {
+    if (nchan) {
+      auto e = head.find("\r\n\r\n");
+      return e == std::string_view::npos ? e : e + 4;
+    }
+    auto e = head.find("event: ready");
+    if (e == std::string_view::npos) return e;
+    auto f = head.find("\n\n", e);
+    return f == std::string_view::npos ? f : f + 2;
+  }
+
+  // One publish request of `batch` events, each stamped with the time now.
+  std::string publish_request(int batch) const {
+    auto data = [] {
+      return "{\"t\":" + std::to_string(now_ns()) + ",\"pad\":\"" + std::string(60, 'p') + "\"}";
+    };
+    std::string head, body;
+    if (nchan) {
+      head = "POST /pub/bench HTTP/1.1\r\nX-EventSource-Event: tick\r\n";
+      body = data();
+    } else {
+      head = "POST /publish HTTP/1.1\r\n";
+      body = "[";
+      for (int b = 0; b < batch; ++b) {
+        body += std::string(b ? "," : "") +
+                "{\"topic\":\"bench\",\"type\":\"tick\",\"data\":" + data() + "}";
+      }
+      body += "]";
+    }
+    return head + "Host: b\r\nContent-Type: application/json\r\nContent-Length: " +
+           std::to_string(body.size()) + "\r\n\r\n" + body;
+  }
+
+  bool published(int status) const { return nchan ? status >= 200 && status < 300 : status == 201; }
+};
+
 // A child process holding `count` subscribers. It reports "ready\n" on `report`
-// once every stream saw `ready`, then on SIGTERM writes its latency samples (µs)
-// and the number of events received, and exits.
+// once every stream saw `ready` (or exits 2 if that takes over 60 s), then on
+// SIGTERM writes "<events> <bytes> <closed>\n" (events received, their bytes on
+// the wire after `ready`, streams the daemon closed) and its latency samples
+// (µs), and exits.
 volatile sig_atomic_t g_stop = 0;
 
 // Stream i (numbered across all children from `first`) goes to ports[i % size].
-void subscriber_child(const std::vector<int>& ports, int first, int count, int child, int report,
-                      std::int64_t stop_at_ns) {
+void subscriber_child(const Peer& peer, const std::vector<int>& ports, int first, int count,
+                      int child, int report, std::int64_t stop_at_ns) {
   signal(SIGTERM, [](int) { g_stop = 1; });
   raise_nofile();
   int ep = epoll_create1(0);
   std::vector<int> fds;
-  std::string req = "GET /events?topic=bench HTTP/1.1\r\nHost: b\r\n\r\n";
+  const std::string req = peer.subscribe_request();
   for (int i = 0; i < count; ++i) {
     std::string src = "127.0." + std::to_string(1 + child) + "." + std::to_string(2 + i % 200);
     int fd = connect_to(ports[(first + i) % ports.size()], src);
@@ -251,11 +315,15 @@ void subscriber_child(const std::vector<int>& ports, int first, int count, int c
     epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
     fds.push_back(fd);
   }
+  const std::int64_t ready_by = now_ns() + 60LL * 1000000000;
   std::vector<char> seen_ready(65536 * 4, 0);
-  int ready = 0;
+  // Bytes of a stream not parsed yet: before `ready`, its response so far; after
+  // it, the tail of a line a read cut (most reads end at the end of a line).
+  std::unordered_map<int, std::string> partial;
+  int ready = 0, closed = 0;
   std::vector<std::uint32_t> lat_us;
   lat_us.reserve(1 << 20);
-  long events = 0;
+  long events = 0, bytes = 0;
   char buf[65536];
   epoll_event evs[512];
   bool reported = false;
@@ -266,16 +334,53 @@ void subscriber_child(const std::vector<int>& ports, int first, int count, int c
       int fd = evs[i].data.fd;
       while (true) {
         ssize_t r = recv(fd, buf, sizeof buf, 0);
-        if (r <= 0) break;
+        if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) {
+          if (!seen_ready[fd]) {
+            fprintf(stderr, "child %d: a stream was closed before ready\n", child);
+            _exit(2);
+          }
+          epoll_ctl(ep, EPOLL_CTL_DEL, fd, nullptr);
+          close(fd);
+          partial.erase(fd);
+          ++closed;
+          break;
+        }
+        if (r < 0) break;
         std::string_view v(buf, r);
-        if (!seen_ready[fd] && v.find("event: ready") != std::string_view::npos) {
+        std::string joined;
+        if (auto it = partial.find(fd); it != partial.end()) {
+          joined = std::move(it->second);
+          joined.append(buf, r);
+          partial.erase(it);
+          v = joined;
+        }
+        if (!seen_ready[fd]) {
+          size_t end = peer.ready_end(v);
+          if (end == std::string_view::npos) {
+            partial[fd] = std::string(v);
+            continue;
+          }
+          if (v.substr(0, 12) != "HTTP/1.1 200") {
+            fprintf(stderr, "child %d: stream answered %.*s\n", child,
+                    static_cast<int>(std::min<size_t>(v.find('\r'), 64)), v.data());
+            _exit(2);
+          }
           seen_ready[fd] = 1;
           ++ready;
+          v.remove_prefix(end);
         }
-        // Each event's data carries its publish time: data: {...,"t":<ns>}
-        for (size_t p = v.find("\"t\":"); p != std::string_view::npos;
-             p = v.find("\"t\":", p + 4)) {
-          std::int64_t sent = std::atoll(buf + p + 4);
+        size_t last = v.rfind('\n');
+        if (last + 1 < v.size() || last == std::string_view::npos) {
+          partial[fd] = std::string(v.substr(last == std::string_view::npos ? 0 : last + 1));
+        }
+        if (last == std::string_view::npos) continue;
+        std::string_view lines = v.substr(0, last + 1);
+        bytes += lines.size();
+        // Each event's data carries its publish time: data: {"t":<ns>,...}; the
+        // number ends before the end of its line, so strtol stops inside `lines`.
+        for (size_t p = lines.find("\"t\":"); p != std::string_view::npos;
+             p = lines.find("\"t\":", p + 4)) {
+          std::int64_t sent = std::strtoll(lines.data() + p + 4, nullptr, 10);
           lat_us.push_back(static_cast<std::uint32_t>(std::max<std::int64_t>(0, t - sent) / 1000));
           ++events;
         }
@@ -285,8 +390,14 @@ void subscriber_child(const std::vector<int>& ports, int first, int count, int c
       (void)!write(report, "ready\n", 6);
       reported = true;
     }
+    if (!reported && t > ready_by) {
+      fprintf(stderr, "child %d: %d of %d streams ready after 60 s (%d closed)\n", child, ready,
+              count, closed);
+      _exit(2);
+    }
   }
-  std::string out = std::to_string(events) + "\n";
+  std::string out =
+      std::to_string(events) + " " + std::to_string(bytes) + " " + std::to_string(closed) + "\n";
   (void)!write(report, out.data(), out.size());
   (void)!write(report, lat_us.data(), lat_us.size() * sizeof(std::uint32_t));
   _exit(0);
@@ -295,11 +406,13 @@ void subscriber_child(const std::vector<int>& ports, int first, int count, int c
 struct Children {
   std::vector<pid_t> pids;
   std::vector<int> pipes;
+  bool ok = true;  // every child reported ready
 };
 
 Children spawn_subscribers(const Options& o, const std::vector<int>& ports,
                            std::int64_t stop_at_ns) {
   Children c;
+  const Peer peer{o.nchan};
   int remaining = o.streams, child = 0;
   while (remaining > 0) {
     int count = std::min(remaining, o.per_process);
@@ -308,7 +421,7 @@ Children spawn_subscribers(const Options& o, const std::vector<int>& ports,
     pid_t pid = fork();
     if (pid == 0) {
       close(p[0]);
-      subscriber_child(ports, o.streams - remaining, count, child, p[1], stop_at_ns);
+      subscriber_child(peer, ports, o.streams - remaining, count, child, p[1], stop_at_ns);
     }
     close(p[1]);
     c.pids.push_back(pid);
@@ -316,18 +429,33 @@ Children spawn_subscribers(const Options& o, const std::vector<int>& ports,
     remaining -= count;
     ++child;
   }
-  // Wait for every child's "ready" line.
+  // Wait for every child's "ready" line; on a failure stop the others, so the
+  // caller can stop its daemon and return.
   for (int fd : c.pipes) {
     char line[8];
     if (read(fd, line, 6) != 6) {
       fprintf(stderr, "a subscriber process failed before ready\n");
-      exit(1);
+      c.ok = false;
+      break;
     }
+  }
+  if (!c.ok) {
+    for (pid_t pid : c.pids) kill(pid, SIGKILL);
+    for (pid_t pid : c.pids) waitpid(pid, nullptr, 0);
+    for (int fd : c.pipes) close(fd);
   }
   return c;
 }
 
-void collect(Children& c, long& events, std::vector<std::uint32_t>& lat) {
+struct Received {
+  long events = 0;
+  long bytes = 0;   // on the wire after `ready`, summed over every stream
+  long closed = 0;  // streams the daemon closed
+  std::vector<std::uint32_t> lat;
+};
+
+Received collect(Children& c) {
+  Received out;
   for (pid_t pid : c.pids) kill(pid, SIGTERM);
   for (int fd : c.pipes) {
     std::string data;
@@ -337,13 +465,18 @@ void collect(Children& c, long& events, std::vector<std::uint32_t>& lat) {
     close(fd);
     auto nl = data.find('\n');
     if (nl == std::string::npos) continue;
-    events += std::stol(data.substr(0, nl));
+    long events = 0, bytes = 0, closed = 0;
+    std::istringstream(data.substr(0, nl)) >> events >> bytes >> closed;
+    out.events += events;
+    out.bytes += bytes;
+    out.closed += closed;
     size_t samples = (data.size() - nl - 1) / sizeof(std::uint32_t);
-    size_t old = lat.size();
-    lat.resize(old + samples);
-    memcpy(lat.data() + old, data.data() + nl + 1, samples * sizeof(std::uint32_t));
+    size_t old = out.lat.size();
+    out.lat.resize(old + samples);
+    memcpy(out.lat.data() + old, data.data() + nl + 1, samples * sizeof(std::uint32_t));
   }
   for (pid_t pid : c.pids) waitpid(pid, nullptr, 0);
+  return out;
 }
 
 double percentile(std::vector<std::uint32_t>& v, double q) {
@@ -430,12 +563,14 @@ int run_idle(const Options& o) {
   ProcStat before = read_proc(daemon);
   auto t0 = now_ns();
   Children c = spawn_subscribers(o, {port}, now_ns() + 600LL * 1000000000);
+  if (!c.ok) {
+    stop_daemon(daemon);
+    return 1;
+  }
   double open_s = (now_ns() - t0) / 1e9;
   std::this_thread::sleep_for(std::chrono::seconds(2));
   ProcStat after = read_proc(daemon);
-  long events = 0;
-  std::vector<std::uint32_t> lat;
-  collect(c, events, lat);
+  collect(c);
   stop_daemon(daemon);
   double per_stream = (after.rss_kib - before.rss_kib) * 1024.0 / o.streams;
   printf("idle streams:            %d (opened in %.2f s, %.0f/s)\n", o.streams, open_s,
@@ -458,6 +593,11 @@ int run_fanout(const Options& o) {
   };
   auto stop_at = now_ns() + (o.seconds + 120LL) * 1000000000;
   Children c = spawn_subscribers(o, external ? o.ports : std::vector<int>{port}, stop_at);
+  if (!c.ok) {
+    if (!external) stop_daemon(daemon);
+    return 1;
+  }
+  const Peer peer{o.nchan};
   int pub = connect_to(port, "");
   int one = 1;
   setsockopt(pub, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -469,21 +609,11 @@ int run_fanout(const Options& o) {
   const std::int64_t interval = static_cast<std::int64_t>(1e9 / o.rate);
   for (std::int64_t next = start; now_ns() - start < o.seconds * 1000000000LL; next += interval) {
     while (now_ns() < next) std::this_thread::sleep_for(std::chrono::microseconds(200));
-    std::string body = "[";
-    for (int b = 0; b < o.batch; ++b) {
-      body += std::string(b ? "," : "") +
-              "{\"topic\":\"bench\",\"type\":\"tick\",\"data\":{\"t\":" + std::to_string(now_ns()) +
-              ",\"pad\":\"" + std::string(60, 'p') + "\"}}";
-    }
-    body += "]";
-    std::string req =
-        "POST /publish HTTP/1.1\r\nHost: b\r\nContent-Type: application/json\r\n"
-        "Content-Length: " +
-        std::to_string(body.size()) + "\r\n\r\n" + body;
+    std::string req = peer.publish_request(o.batch);
     // Round trip: the request handed to the kernel until its whole response is read.
     std::int64_t sent = now_ns();
     int status = send_all(pub, req) ? read_response(pub, buf) : -1;
-    if (status != 201) {
+    if (!peer.published(status)) {
       fprintf(stderr, "publish failed (status %d)\n", status);
       break;
     }
@@ -494,9 +624,9 @@ int run_fanout(const Options& o) {
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   ProcStat cpu1 = daemons_cpu();
   double elapsed = (now_ns() - start) / 1e9;
-  long events = 0;
-  std::vector<std::uint32_t> lat;
-  collect(c, events, lat);
+  Received got = collect(c);
+  const long events = got.events;
+  std::vector<std::uint32_t>& lat = got.lat;
   close(pub);
   if (!external) stop_daemon(daemon);
   long expected = published * o.streams;
@@ -506,11 +636,15 @@ int run_fanout(const Options& o) {
     printf("daemons:                 %zu already running on ports %s (publishing to %d)\n",
            o.ports.size(), list.c_str(), port);
   }
+  printf("peer:                    %s\n", o.nchan ? "nchan" : "ssehub");
   printf("subscribers:             %d\n", o.streams);
   printf("events published:        %ld in requests of %d at %.1f requests/s\n", published, o.batch,
          o.rate);
   printf("deliveries:              %ld of %ld expected (%.0f/s)\n", events, expected,
          events / elapsed);
+  printf("bytes per delivery:      %.1f on the wire, framing included\n",
+         got.bytes / std::max(1.0, double(events)));
+  if (got.closed) printf("streams closed by the daemon: %ld\n", got.closed);
   printf("latency publish->client: p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms\n",
          percentile(lat, 0.5), percentile(lat, 0.99), percentile(lat, 0.999), percentile(lat, 1.0));
   printf("publish round trip:      p50 %.2f ms, p99 %.2f ms, max %.2f ms (%zu requests)\n",
@@ -525,7 +659,7 @@ int run_fanout(const Options& o) {
   double floor = bare_write_floor_us(o.writes, 120, std::min(o.streams, 9000));
   double cpu_us = (cpu1.cpu_seconds - cpu0.cpu_seconds) * 1e6 / std::max(1L, events);
   if (external) {
-    printf("daemon CPU per delivery: %.2f us (summed over %zu daemons)\n", cpu_us, measured.size());
+    printf("daemon CPU per delivery: %.2f us (summed over %zu pids)\n", cpu_us, measured.size());
   } else {
     printf("daemon CPU per delivery: %.2f us\n", cpu_us);
   }
@@ -546,7 +680,7 @@ int main(int argc, char** argv) {
     fprintf(stderr,
             "usage: %s idle|fanout|floor [--daemon PATH] [--port N] [--streams N] "
             "[--per-process N] [--rate R] [--seconds S] [--writes N] [--threads N] [--batch N] "
-            "[--wrap CMD] [--ports P1,P2,... [--pids PID1,PID2,...]]\n",
+            "[--wrap CMD] [--ports P1,P2,... [--pids PID1,PID2,...]] [--peer ssehub|nchan]\n",
             argv[0]);
     return 2;
   }
@@ -573,6 +707,8 @@ int main(int argc, char** argv) {
       o.batch = std::max(1, std::min(1000, std::stoi(v)));
     else if (k == "--wrap")
       o.wrap = v;
+    else if (k == "--peer" && (v == "ssehub" || v == "nchan"))
+      o.nchan = v == "nchan";
     else if (k == "--ports")
       for (long p : parse_list(v)) o.ports.push_back(static_cast<int>(p));
     else if (k == "--pids")
@@ -594,6 +730,10 @@ int main(int argc, char** argv) {
   }
   if (!o.ports.empty() && o.mode != "fanout") {
     fprintf(stderr, "--ports is for fanout only\n");
+    return 2;
+  }
+  if (o.nchan && (o.ports.empty() || o.batch != 1)) {
+    fprintf(stderr, "--peer nchan needs --ports (nginx is started by the caller) and --batch 1\n");
     return 2;
   }
   if (o.daemon.empty() && o.ports.empty()) {
