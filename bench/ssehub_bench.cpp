@@ -22,6 +22,9 @@
 //         --peer nchan: the same load against nginx with the nchan module (on
 //         --ports, started by the caller, e.g. bench/nchan_compare.sh); only the
 //         protocol differs (see Peer).
+//         --probe-connects N: while publishing, a prober opens N new streams one
+//         at a time, spread over the run, and reports connect -> ready
+//         percentiles (each probe has 5 s; failures and late ones are counted).
 // floor:  only the bare write floor: CPU per small write() to loopback sockets,
 //         to one socket and round robin over --streams sockets (at most 9000).
 //
@@ -31,6 +34,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
@@ -47,6 +51,7 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <random>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -71,6 +76,7 @@ struct Options {
   std::vector<int> ports;   // fanout: running daemons to use instead of starting one
   std::vector<pid_t> pids;  // fanout with --ports: their pids, for CPU figures
   bool nchan = false;       // --peer nchan: nginx with the nchan module, on --ports
+  int probes = 0;           // fanout: streams opened one by one while publishing
 };
 
 // "1,2,3" -> {1,2,3}; at most 64 entries.
@@ -479,6 +485,96 @@ Received collect(Children& c) {
   return out;
 }
 
+// Opens one stream from `src`, waits for `ready` (as the peer defines it) and
+// closes it. Returns the time from connect() to ready in µs; -1 on an error
+// (refused, closed, not 200), -2 if `deadline_ns` passed first.
+std::int64_t probe_connect(const Peer& peer, int port, const std::string& src,
+                           std::int64_t deadline_ns) {
+  const std::int64_t t0 = now_ns();
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return -1;
+  auto done = [fd](std::int64_t result) {
+    close(fd);
+    return result;
+  };
+  // 1: the event came, 0: the deadline passed, -1: poll failed.
+  auto wait_for = [fd, deadline_ns](short events) {
+    while (true) {
+      std::int64_t left = deadline_ns - now_ns();
+      if (left <= 0) return 0;
+      pollfd p{fd, events, 0};
+      int r = poll(&p, 1, static_cast<int>(left / 1000000) + 1);
+      if (r > 0) return 1;
+      if (r < 0 && errno != EINTR) return -1;
+    }
+  };
+  sockaddr_in s{};
+  s.sin_family = AF_INET;
+  inet_pton(AF_INET, src.c_str(), &s.sin_addr);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&s), sizeof s) != 0) return done(-1);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 && errno != EINPROGRESS) {
+    return done(-1);
+  }
+  if (int w = wait_for(POLLOUT); w <= 0) return done(w == 0 ? -2 : -1);
+  int err = 0;
+  socklen_t len = sizeof err;
+  getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+  const std::string req = peer.subscribe_request();
+  // A fresh socket's send buffer takes the whole small request at once.
+  if (err != 0 || send(fd, req.data(), req.size(), MSG_NOSIGNAL) != ssize_t(req.size())) {
+    return done(-1);
+  }
+  std::string head;
+  char buf[4096];
+  while (true) {
+    if (int w = wait_for(POLLIN); w <= 0) return done(w == 0 ? -2 : -1);
+    ssize_t r = recv(fd, buf, sizeof buf, 0);
+    if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) return done(-1);
+    if (r < 0) continue;
+    head.append(buf, r);
+    if (peer.ready_end(head) != std::string_view::npos) {
+      std::int64_t us = (now_ns() - t0) / 1000;
+      return done(head.compare(0, 12, "HTTP/1.1 200") == 0 ? us : -1);
+    }
+  }
+}
+
+struct Probes {
+  std::vector<std::uint32_t> us;  // connect -> ready of the probes that got there
+  int launched = 0, failed = 0, late = 0;
+};
+
+// `n` probes, one at a time, one in each of n equal slots of [start, end): each
+// at a random point of its slot (fixed seed), so the probes do not all hit the
+// same phase of the publisher's period. None starts after `end`; each has 5 s.
+Probes run_probes(const Peer& peer, const std::vector<int>& ports, int n, std::int64_t start,
+                  std::int64_t end) {
+  Probes out;
+  std::mt19937_64 rng(12345);
+  const std::int64_t slot = (end - start) / n;
+  std::uniform_int_distribution<std::int64_t> offset(0, std::max<std::int64_t>(0, slot - 1));
+  for (int k = 0; k < n; ++k) {
+    std::int64_t at = start + k * slot + offset(rng);
+    if (at > now_ns()) std::this_thread::sleep_for(std::chrono::nanoseconds(at - now_ns()));
+    if (now_ns() >= end) break;
+    ++out.launched;
+    std::string src = "127.0.250." + std::to_string(2 + k % 200);
+    std::int64_t r = probe_connect(peer, ports[k % ports.size()], src, now_ns() + 5000000000LL);
+    if (r >= 0) {
+      out.us.push_back(static_cast<std::uint32_t>(r));
+    } else if (r == -2) {
+      ++out.late;
+    } else {
+      ++out.failed;
+    }
+  }
+  return out;
+}
+
 double percentile(std::vector<std::uint32_t>& v, double q) {
   if (v.empty()) return 0;
   size_t k = std::min(v.size() - 1, static_cast<size_t>(q * (v.size() - 1)));
@@ -606,6 +702,15 @@ int run_fanout(const Options& o) {
   long published = 0;
   std::vector<std::uint32_t> publish_us;
   std::string buf;
+  // The prober: new streams opened, one at a time, while the publisher runs.
+  Probes probes;
+  std::thread prober;
+  if (o.probes > 0) {
+    const std::vector<int> probe_ports = external ? o.ports : std::vector<int>{port};
+    prober = std::thread([&probes, &peer, probe_ports, &o, start] {
+      probes = run_probes(peer, probe_ports, o.probes, start, start + o.seconds * 1000000000LL);
+    });
+  }
   const std::int64_t interval = static_cast<std::int64_t>(1e9 / o.rate);
   for (std::int64_t next = start; now_ns() - start < o.seconds * 1000000000LL; next += interval) {
     while (now_ns() < next) std::this_thread::sleep_for(std::chrono::microseconds(200));
@@ -620,6 +725,7 @@ int run_fanout(const Options& o) {
     publish_us.push_back(static_cast<std::uint32_t>((now_ns() - sent) / 1000));
     published += o.batch;
   }
+  if (prober.joinable()) prober.join();  // within 5 s of the publishing's end
   // Let the last events drain, then read the daemon's CPU.
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   ProcStat cpu1 = daemons_cpu();
@@ -650,6 +756,13 @@ int run_fanout(const Options& o) {
   printf("publish round trip:      p50 %.2f ms, p99 %.2f ms, max %.2f ms (%zu requests)\n",
          percentile(publish_us, 0.5), percentile(publish_us, 0.99), percentile(publish_us, 1.0),
          publish_us.size());
+  if (o.probes > 0) {
+    printf(
+        "connect to ready while busy: p50 %.2f ms, p99 %.2f ms, max %.2f ms (%zu of %d probes "
+        "ready; %d failed, %d past the 5 s deadline, %d not started)\n",
+        percentile(probes.us, 0.5), percentile(probes.us, 0.99), percentile(probes.us, 1.0),
+        probes.us.size(), o.probes, probes.failed, probes.late, o.probes - probes.launched);
+  }
   if (measured.empty()) {
     // No pids: daemon CPU is unknown, so the floor comparison is skipped too.
     printf("daemon CPU per delivery: skipped (no --pids)\n");
@@ -680,7 +793,8 @@ int main(int argc, char** argv) {
     fprintf(stderr,
             "usage: %s idle|fanout|floor [--daemon PATH] [--port N] [--streams N] "
             "[--per-process N] [--rate R] [--seconds S] [--writes N] [--threads N] [--batch N] "
-            "[--wrap CMD] [--ports P1,P2,... [--pids PID1,PID2,...]] [--peer ssehub|nchan]\n",
+            "[--wrap CMD] [--ports P1,P2,... [--pids PID1,PID2,...]] [--peer ssehub|nchan] "
+            "[--probe-connects N]\n",
             argv[0]);
     return 2;
   }
@@ -707,6 +821,8 @@ int main(int argc, char** argv) {
       o.batch = std::max(1, std::min(1000, std::stoi(v)));
     else if (k == "--wrap")
       o.wrap = v;
+    else if (k == "--probe-connects")
+      o.probes = std::max(0, std::min(100000, std::stoi(v)));
     else if (k == "--peer" && (v == "ssehub" || v == "nchan"))
       o.nchan = v == "nchan";
     else if (k == "--ports")
