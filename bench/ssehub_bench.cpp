@@ -10,7 +10,11 @@
 //   ssehub_bench fanout --ports 8081,8082 [--pids 123,456] --streams 10000
 //   ssehub_bench fanout --peer nchan --ports 8090 --pids MASTER,WORKER1,WORKER2 ...
 //
-// idle:   holds N streams, reports daemon RSS per stream.
+// idle:   holds N streams, reports daemon memory per stream: the growth of RSS
+//         and of PSS (/proc/PID/smaps_rollup, which counts shared pages once).
+//         With --ports --pids: streams to daemons already running, memory summed
+//         over the pids (for nginx: master and workers; there RSS counts the
+//         shared memory zone once per process, so PSS is the figure to compare).
 // fanout: N subscribers of one topic, events published at RATE/s; reports
 //         deliveries/s, publish->delivery latency percentiles, the publish round
 //         trip (POST sent -> response read), daemon CPU per delivery, and the bare
@@ -159,6 +163,9 @@ int read_response(int fd, std::string& buf) {
 struct ProcStat {
   double cpu_seconds = 0;
   long rss_kib = 0;
+  // Proportional set size: pages shared with other processes (nginx's shared
+  // memory zone, the binary) count once over all of them, not once in each.
+  long pss_kib = 0;
 };
 
 ProcStat read_proc(pid_t pid) {
@@ -180,6 +187,10 @@ ProcStat read_proc(pid_t pid) {
   std::string line;
   while (std::getline(status, line)) {
     if (line.rfind("VmRSS:", 0) == 0) out.rss_kib = std::stol(line.substr(6));
+  }
+  std::ifstream rollup("/proc/" + std::to_string(pid) + "/smaps_rollup");
+  while (std::getline(rollup, line)) {
+    if (line.rfind("Pss:", 0) == 0) out.pss_kib = std::stol(line.substr(4));
   }
   return out;
 }
@@ -653,26 +664,48 @@ double bare_write_floor_us(long writes, size_t message_bytes, int sockets) {
 }
 
 int run_idle(const Options& o) {
-  int port = o.port ? o.port : free_port();
-  pid_t daemon = start_daemon(o, port);
+  // --ports: daemons already running (not started or stopped here), memory from --pids.
+  const bool external = !o.ports.empty();
+  int port = external ? o.ports[0] : o.port ? o.port : free_port();
+  pid_t daemon = external ? 0 : start_daemon(o, port);
+  const std::vector<pid_t> measured = external ? o.pids : std::vector<pid_t>{daemon};
+  auto memory = [&measured] {
+    ProcStat sum;
+    for (pid_t p : measured) {
+      ProcStat one = read_proc(p);
+      sum.rss_kib += one.rss_kib;
+      sum.pss_kib += one.pss_kib;
+    }
+    return sum;
+  };
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  ProcStat before = read_proc(daemon);
+  ProcStat before = memory();
   auto t0 = now_ns();
-  Children c = spawn_subscribers(o, {port}, now_ns() + 600LL * 1000000000);
+  Children c = spawn_subscribers(o, external ? o.ports : std::vector<int>{port},
+                                 now_ns() + 600LL * 1000000000);
   if (!c.ok) {
-    stop_daemon(daemon);
+    if (!external) stop_daemon(daemon);
     return 1;
   }
   double open_s = (now_ns() - t0) / 1e9;
   std::this_thread::sleep_for(std::chrono::seconds(2));
-  ProcStat after = read_proc(daemon);
+  ProcStat after = memory();
   collect(c);
-  stop_daemon(daemon);
+  if (!external) stop_daemon(daemon);
   double per_stream = (after.rss_kib - before.rss_kib) * 1024.0 / o.streams;
+  double pss_per_stream = (after.pss_kib - before.pss_kib) * 1024.0 / o.streams;
+  std::string over =
+      measured.size() > 1 ? " (summed over " + std::to_string(measured.size()) + " pids)" : "";
+  printf("peer:                    %s\n", o.nchan ? "nchan" : "ssehub");
   printf("idle streams:            %d (opened in %.2f s, %.0f/s)\n", o.streams, open_s,
          o.streams / open_s);
-  printf("daemon RSS before/after: %ld KiB / %ld KiB\n", before.rss_kib, after.rss_kib);
+  printf("daemon RSS before/after: %ld KiB / %ld KiB%s\n", before.rss_kib, after.rss_kib,
+         over.c_str());
+  printf("daemon PSS before/after: %ld KiB / %ld KiB%s\n", before.pss_kib, after.pss_kib,
+         over.c_str());
   printf("daemon memory per idle stream: %.0f bytes (%.2f KiB)\n", per_stream, per_stream / 1024);
+  printf("daemon PSS per idle stream:    %.0f bytes (%.2f KiB)\n", pss_per_stream,
+         pss_per_stream / 1024);
   return 0;
 }
 
@@ -844,8 +877,12 @@ int main(int argc, char** argv) {
            bare_write_floor_us(o.writes, 120, n), n);
     return 0;
   }
-  if (!o.ports.empty() && o.mode != "fanout") {
-    fprintf(stderr, "--ports is for fanout only\n");
+  if (!o.ports.empty() && o.mode != "fanout" && o.mode != "idle") {
+    fprintf(stderr, "--ports is for fanout and idle only\n");
+    return 2;
+  }
+  if (!o.ports.empty() && o.mode == "idle" && o.pids.empty()) {
+    fprintf(stderr, "idle --ports needs --pids: the memory measured is theirs\n");
     return 2;
   }
   if (o.nchan && (o.ports.empty() || o.batch != 1)) {
