@@ -379,7 +379,7 @@ void subscriber_child(const Peer& peer, const std::vector<int>& ports, int first
           }
           if (v.substr(0, 12) != "HTTP/1.1 200") {
             fprintf(stderr, "child %d: stream answered %.*s\n", child,
-                    static_cast<int>(std::min<size_t>(v.find('\r'), 64)), v.data());
+                    static_cast<int>(std::min({v.find('\r'), v.size(), size_t{64}})), v.data());
             _exit(2);
           }
           seen_ready[fd] = 1;
