@@ -20,11 +20,12 @@
 #
 # Daemon CPU is read from /proc/PID/stat, which for a process counts all its
 # threads: ssehub's reactor threads, and nginx's master plus its workers (passed
-# as --pids). Memory per idle stream is the growth of PSS summed over the same
-# pids (RSS printed too; see ssehub_bench idle). Every process started here is
-# stopped by pid on exit (the ssehub that the bench starts, if the bench was
-# interrupted, by the pid listening on its port); the temp dir is removed (set
-# KEEP_LOGS=DIR to copy the runs' output and nginx's config and log there first).
+# as --pids). Memory per idle stream is the growth of PSS of anonymous and
+# shared memory pages, summed over the same pids (RSS printed too; see
+# ssehub_bench idle). Every process started here is stopped by pid on exit
+# (the ssehub that the bench starts, if the bench was interrupted, by the pid
+# listening on its port); the temp dir is removed (set KEEP_LOGS=DIR to copy the
+# runs' output and nginx's config and log there first).
 #
 # Environment: BUILD (build dir with ssehub and bench/ssehub_bench, default
 # build/), SSEHUB and BENCH (the two binaries, default under BUILD), WORKERS
@@ -318,7 +319,7 @@ echo "== summary: $STREAMS streams, $SECS s per fan-out, $WORKERS nginx workers 
 echo
 echo "| scenario | figure | ssehub | nchan | ssehub/nchan |"
 echo "| --- | --- | --- | --- | --- |"
-row "(d) $STREAMS idle streams" "memory per idle stream (PSS growth)" idle:pss " B" yes
+row "(d) $STREAMS idle streams" "memory per idle stream (PSS growth, anon+shmem)" idle:pss " B" yes
 row "" "memory per idle stream (RSS growth, summed over pids)" idle:rss " B" yes
 row "" "CPU busy before the run (other work)" idle:busy "%" no
 for sc in "fanout10|(a) $STREAMS subscribers, 10 events/s" \

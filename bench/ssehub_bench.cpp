@@ -11,7 +11,8 @@
 //   ssehub_bench fanout --peer nchan --ports 8090 --pids MASTER,WORKER1,WORKER2 ...
 //
 // idle:   holds N streams, reports daemon memory per stream: the growth of RSS
-//         and of PSS (/proc/PID/smaps_rollup, which counts shared pages once).
+//         and of PSS (/proc/PID/smaps_rollup, which counts shared pages once),
+//         anonymous and shared memory pages only (see ProcStat).
 //         With --ports --pids: streams to daemons already running, memory summed
 //         over the pids (for nginx: master and workers; there RSS counts the
 //         shared memory zone once per process, so PSS is the figure to compare).
@@ -163,8 +164,12 @@ int read_response(int fd, std::string& buf) {
 struct ProcStat {
   double cpu_seconds = 0;
   long rss_kib = 0;
-  // Proportional set size: pages shared with other processes (nginx's shared
-  // memory zone, the binary) count once over all of them, not once in each.
+  // Proportional set size of anonymous and shared memory (Pss_Anon + Pss_Shmem):
+  // a page shared by several processes (nginx's master and workers: the nchan
+  // shared memory zone, pages not yet copied after fork) counts once over all
+  // of them, not once in each. File pages (the binary, the libraries) are left
+  // out: their share changes whenever another program on the machine maps the
+  // same library. Plain Pss on kernels without these fields.
   long pss_kib = 0;
 };
 
@@ -189,9 +194,13 @@ ProcStat read_proc(pid_t pid) {
     if (line.rfind("VmRSS:", 0) == 0) out.rss_kib = std::stol(line.substr(6));
   }
   std::ifstream rollup("/proc/" + std::to_string(pid) + "/smaps_rollup");
+  long pss = 0, anon = -1, shmem = 0;
   while (std::getline(rollup, line)) {
-    if (line.rfind("Pss:", 0) == 0) out.pss_kib = std::stol(line.substr(4));
+    if (line.rfind("Pss:", 0) == 0) pss = std::stol(line.substr(4));
+    if (line.rfind("Pss_Anon:", 0) == 0) anon = std::stol(line.substr(9));
+    if (line.rfind("Pss_Shmem:", 0) == 0) shmem = std::stol(line.substr(10));
   }
+  out.pss_kib = anon >= 0 ? anon + shmem : pss;
   return out;
 }
 
@@ -701,11 +710,11 @@ int run_idle(const Options& o) {
          o.streams / open_s);
   printf("daemon RSS before/after: %ld KiB / %ld KiB%s\n", before.rss_kib, after.rss_kib,
          over.c_str());
-  printf("daemon PSS before/after: %ld KiB / %ld KiB%s\n", before.pss_kib, after.pss_kib,
-         over.c_str());
+  printf("daemon PSS before/after: %ld KiB / %ld KiB, anonymous and shared memory%s\n",
+         before.pss_kib, after.pss_kib, over.c_str());
   printf("daemon memory per idle stream: %.0f bytes (%.2f KiB)\n", per_stream, per_stream / 1024);
-  printf("daemon PSS per idle stream:    %.0f bytes (%.2f KiB)\n", pss_per_stream,
-         pss_per_stream / 1024);
+  printf("daemon PSS per idle stream:    %.0f bytes (%.2f KiB), anonymous and shared memory\n",
+         pss_per_stream, pss_per_stream / 1024);
   return 0;
 }
 
