@@ -32,9 +32,10 @@ struct StreamConfig {
   std::uint64_t queue_limit_bytes = 262144;
   std::uint64_t max_connections_per_subject = 100;
   // Streams one fan-out handler writes to before the other work of its reactor
-  // thread (publishes, accepts, new streams, timers) gets a turn. 256 streams
-  // take about 1.5 ms on a 2-core machine (docs/benchmarks.md).
-  std::uint64_t fanout_slice = 256;
+  // thread (publishes, accepts, new streams, timers) gets a turn. 64 streams
+  // take about 0.4 ms; measured against 256, 1024 and no slicing in
+  // docs/benchmarks.md.
+  std::uint64_t fanout_slice = 64;
   // Events that may wait for a worker's fan-out before publishes are refused
   // (503): a publisher does not wait for fan-out, so this is its backpressure.
   std::uint64_t max_fanout_backlog = 10000;
