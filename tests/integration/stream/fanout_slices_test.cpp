@@ -94,5 +94,28 @@ TEST(FanoutSlices, AnEventAcknowledgedBeforeTheDrainReachesEveryStreamFirst) {
   }
 }
 
+// Heartbeat rounds that last longer than their interval (one stream per slice,
+// 2,000 streams, 10 ms between heartbeats) follow each other without a break;
+// events still get their share of the slices and arrive.
+TEST(FanoutSlices, EventsStillArriveWhileHeartbeatRoundsRunBackToBack) {
+  Daemon d(Env{{"SSEHUB_SERVER_THREADS", "1"},
+               {"SSEHUB_STREAM_FANOUT_SLICE", "1"},
+               {"SSEHUB_STREAM_HEARTBEAT_MS", "10"}});
+  auto quiet = open_streams(d.port(), "/events?topic=quiet", 2000);
+  ASSERT_EQ(quiet.size(), 2000u);
+  SseStream s(d.port(), "/events?topic=news");
+  ASSERT_EQ(s.read_head(), 200);
+  for (int i = 0; i < 5; ++i) {
+    auto ids = publish(d.port(), R"([{"topic":"news","type":"t","data":1}])");
+    ASSERT_EQ(ids.size(), 1u);
+    std::optional<SseEvent> e;
+    do {
+      e = s.next_non_heartbeat(5000ms);
+    } while (e && e->type != "t");
+    ASSERT_TRUE(e) << "event " << i << " did not arrive while heartbeats ran";
+    EXPECT_EQ(e->id.value_or(""), ids[0]);
+  }
+}
+
 }  // namespace
 }  // namespace ssehub::test
