@@ -672,35 +672,57 @@ double bare_write_floor_us(long writes, size_t message_bytes, int sockets) {
   return (secs(after) - secs(before)) * 1e6 / writes;
 }
 
-int run_idle(const Options& o) {
-  // --ports: daemons already running (not started or stopped here), memory from --pids.
-  const bool external = !o.ports.empty();
-  int port = external ? o.ports[0] : o.port ? o.port : free_port();
-  pid_t daemon = external ? 0 : start_daemon(o, port);
-  const std::vector<pid_t> measured = external ? o.pids : std::vector<pid_t>{daemon};
-  auto memory = [&measured] {
+// The daemons a run measures: one started here, or those already on --ports
+// (not started or stopped here), with figures from --pids.
+struct Daemons {
+  bool external = false;
+  int port = 0;                 // the first: publishes go here
+  pid_t started = 0;            // 0 when external
+  std::vector<int> ports;       // subscribers spread over these
+  std::vector<pid_t> measured;  // summed in read()
+
+  // CPU, RSS and PSS summed over the measured pids.
+  ProcStat read() const {
     ProcStat sum;
     for (pid_t p : measured) {
       ProcStat one = read_proc(p);
+      sum.cpu_seconds += one.cpu_seconds;
       sum.rss_kib += one.rss_kib;
       sum.pss_kib += one.pss_kib;
     }
     return sum;
-  };
+  }
+  void stop() const {
+    if (!external) stop_daemon(started);
+  }
+};
+
+Daemons open_daemons(const Options& o) {
+  Daemons d;
+  d.external = !o.ports.empty();
+  d.port = d.external ? o.ports[0] : o.port ? o.port : free_port();
+  d.started = d.external ? 0 : start_daemon(o, d.port);
+  d.ports = d.external ? o.ports : std::vector<int>{d.port};
+  d.measured = d.external ? o.pids : std::vector<pid_t>{d.started};
+  return d;
+}
+
+int run_idle(const Options& o) {
+  const Daemons daemons = open_daemons(o);
+  const std::vector<pid_t>& measured = daemons.measured;
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  ProcStat before = memory();
+  ProcStat before = daemons.read();
   auto t0 = now_ns();
-  Children c = spawn_subscribers(o, external ? o.ports : std::vector<int>{port},
-                                 now_ns() + 600LL * 1000000000);
+  Children c = spawn_subscribers(o, daemons.ports, now_ns() + 600LL * 1000000000);
   if (!c.ok) {
-    if (!external) stop_daemon(daemon);
+    daemons.stop();
     return 1;
   }
   double open_s = (now_ns() - t0) / 1e9;
   std::this_thread::sleep_for(std::chrono::seconds(2));
-  ProcStat after = memory();
+  ProcStat after = daemons.read();
   collect(c);
-  if (!external) stop_daemon(daemon);
+  daemons.stop();
   double per_stream = (after.rss_kib - before.rss_kib) * 1024.0 / o.streams;
   double pss_per_stream = (after.pss_kib - before.pss_kib) * 1024.0 / o.streams;
   std::string over =
@@ -719,27 +741,21 @@ int run_idle(const Options& o) {
 }
 
 int run_fanout(const Options& o) {
-  // --ports: daemons already running (not started or stopped here), CPU from --pids.
-  const bool external = !o.ports.empty();
-  int port = external ? o.ports[0] : o.port ? o.port : free_port();
-  pid_t daemon = external ? 0 : start_daemon(o, port);
-  const std::vector<pid_t> measured = external ? o.pids : std::vector<pid_t>{daemon};
-  auto daemons_cpu = [&measured] {
-    ProcStat sum;
-    for (pid_t p : measured) sum.cpu_seconds += read_proc(p).cpu_seconds;
-    return sum;
-  };
+  const Daemons daemons = open_daemons(o);
+  const bool external = daemons.external;
+  const int port = daemons.port;
+  const std::vector<pid_t>& measured = daemons.measured;
   auto stop_at = now_ns() + (o.seconds + 120LL) * 1000000000;
-  Children c = spawn_subscribers(o, external ? o.ports : std::vector<int>{port}, stop_at);
+  Children c = spawn_subscribers(o, daemons.ports, stop_at);
   if (!c.ok) {
-    if (!external) stop_daemon(daemon);
+    daemons.stop();
     return 1;
   }
   const Peer peer{o.nchan};
   int pub = connect_to(port, "");
   int one = 1;
   setsockopt(pub, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  ProcStat cpu0 = daemons_cpu();
+  ProcStat cpu0 = daemons.read();
   auto start = now_ns();
   long published = 0;
   long refused = 0;
@@ -749,7 +765,7 @@ int run_fanout(const Options& o) {
   Probes probes;
   std::thread prober;
   if (o.probes > 0) {
-    const std::vector<int> probe_ports = external ? o.ports : std::vector<int>{port};
+    const std::vector<int> probe_ports = daemons.ports;
     prober = std::thread([&probes, &peer, probe_ports, &o, start] {
       probes = run_probes(peer, probe_ports, o.probes, start, start + o.seconds * 1000000000LL);
     });
@@ -776,13 +792,13 @@ int run_fanout(const Options& o) {
   if (prober.joinable()) prober.join();  // within 5 s of the publishing's end
   // Let the last events drain, then read the daemon's CPU.
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-  ProcStat cpu1 = daemons_cpu();
+  ProcStat cpu1 = daemons.read();
   double elapsed = (now_ns() - start) / 1e9;
   Received got = collect(c);
   const long events = got.events;
   std::vector<std::uint32_t>& lat = got.lat;
   close(pub);
-  if (!external) stop_daemon(daemon);
+  daemons.stop();
   long expected = published * o.streams;
   if (external) {
     std::string list;

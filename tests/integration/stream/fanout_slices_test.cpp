@@ -12,6 +12,16 @@ namespace {
 
 using json = nlohmann::json;
 
+// The stream's next event of type "t" (skipping control events), or nullopt
+// once it ends or stays quiet for 5 s.
+std::optional<SseEvent> next_event(SseStream& s) {
+  std::optional<SseEvent> e;
+  do {
+    e = s.next_non_heartbeat(5000ms);
+  } while (e && e->type != "t");
+  return e;
+}
+
 // One reactor thread fanning out one stream per handler to 300 streams: a pass
 // takes hundreds of handlers, so publishes arrive while it runs. Past
 // stream.max_fanout_backlog events waiting, a publish gets 503 fanout_backlog
@@ -84,10 +94,7 @@ TEST(FanoutSlices, AnEventAcknowledgedBeforeTheDrainReachesEveryStreamFirst) {
   ASSERT_EQ(ids.size(), 1u);
   EXPECT_EQ(d.stop(SIGTERM), 0);
   for (std::size_t i = 0; i < streams.size(); ++i) {
-    std::optional<SseEvent> e;
-    do {
-      e = streams[i]->next_non_heartbeat(5000ms);
-    } while (e && e->type != "t");
+    auto e = next_event(*streams[i]);
     ASSERT_TRUE(e) << "stream " << i << " of " << streams.size()
                    << " ended without the acknowledged event";
     EXPECT_EQ(e->id.value_or(""), ids[0]);
@@ -108,10 +115,7 @@ TEST(FanoutSlices, EventsStillArriveWhileHeartbeatRoundsRunBackToBack) {
   for (int i = 0; i < 5; ++i) {
     auto ids = publish(d.port(), R"([{"topic":"news","type":"t","data":1}])");
     ASSERT_EQ(ids.size(), 1u);
-    std::optional<SseEvent> e;
-    do {
-      e = s.next_non_heartbeat(5000ms);
-    } while (e && e->type != "t");
+    auto e = next_event(s);
     ASSERT_TRUE(e) << "event " << i << " did not arrive while heartbeats ran";
     EXPECT_EQ(e->id.value_or(""), ids[0]);
   }
