@@ -27,9 +27,10 @@ void append_data_lines(std::string& out, std::string_view data) {
 
 }  // namespace
 
-std::string encode_event(std::string_view id, std::string_view type, std::string_view data) {
+std::string encode_event(std::string_view id, std::string_view type, std::string_view data,
+                         std::string_view topic) {
   std::string out;
-  out.reserve(id.size() + type.size() + data.size() + 24);
+  out.reserve(id.size() + type.size() + topic.size() + data.size() + 32);
   if (!id.empty()) {
     out.append("id: ");
     append_single_line(out, id);
@@ -38,6 +39,11 @@ std::string encode_event(std::string_view id, std::string_view type, std::string
   if (!type.empty()) {
     out.append("event: ");
     append_single_line(out, type);
+    out.push_back('\n');
+  }
+  if (!topic.empty()) {
+    out.append("topic: ");
+    append_single_line(out, topic);
     out.push_back('\n');
   }
   append_data_lines(out, data);

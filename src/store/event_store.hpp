@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -51,6 +52,11 @@ class EventStore {
                       std::function<void(AppendResult)> done) = 0;
 
   virtual void replay(ReplayQuery query, std::function<void(ReplayResult)> done) = 0;
+
+  // An id at or below the store's committed head (the newest event this replica
+  // knows to be committed), or nothing when the store cannot tell. A client that
+  // resumes from it misses nothing published after the call. Never blocks.
+  virtual std::optional<EventId> position() const { return std::nullopt; }
 
   // Component state for /health: {"state": ..., ...}; `ready` false fails readiness.
   virtual bool ready() const = 0;

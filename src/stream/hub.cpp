@@ -14,7 +14,7 @@ void Hub::dispatch(const EventBatchPtr& batch) {
   // events of its other topics that were chosen for that worker.)
   std::vector<std::string> encoded;
   encoded.reserve(batch->size());
-  for (const Event& ev : *batch) encoded.push_back(encode_event(ev.id, ev.type, ev.data));
+  for (const Event& ev : *batch) encoded.push_back(encode_event(ev.id, ev.type, ev.data, ev.topic));
   std::vector<std::uint32_t> all(batch->size());
   for (std::uint32_t i = 0; i < all.size(); ++i) all[i] = i;
   // Each worker gets its own copy of the bytes, shared by all of its streams, so

@@ -41,7 +41,8 @@ void StreamSession::on_replay(ReplayResult result, std::chrono::steady_clock::ti
   if (d.kind == ReplayDecision::Kind::deliver) {
     std::size_t bytes = 0;
     for (const Event& ev : d.events) {
-      frames.push_back(std::make_shared<const std::string>(encode_event(ev.id, ev.type, ev.data)));
+      frames.push_back(
+          std::make_shared<const std::string>(encode_event(ev.id, ev.type, ev.data, ev.topic)));
       bytes += frames.back()->size();
     }
     // A replay must fit in the stream's queue; one that does not is signalled

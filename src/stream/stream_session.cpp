@@ -102,6 +102,9 @@ void StreamSession::begin() {
   nlohmann::json ready = {{"connectionId", id_},
                           {"heartbeatMs", deps_.stream.heartbeat_ms},
                           {"replica", deps_.replica_id}};
+  // Read after every topic is subscribed: resuming from it misses nothing
+  // published after `ready`, even on a stream that never receives an event.
+  if (auto at = deps_.store.position()) ready["lastId"] = at->str();
   head += encode_event("", "ready", ready.dump());
   spdlog::info("stream open conn={} topics={} last_event_id={}", id_, join(request_.topics),
                request_.last_event_id.present() ? request_.last_event_id.raw : "-");

@@ -255,6 +255,8 @@ void SseParser::line(const std::string& l) {
     cur_.type = value;
   } else if (field == "id") {
     cur_.id = value;
+  } else if (field == "topic") {
+    cur_.topic = value;
   } else if (field == "retry") {
     retries.push_back(std::stoull(value));
   }

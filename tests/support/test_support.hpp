@@ -66,6 +66,7 @@ struct SseEvent {
   std::optional<std::string> id;
   std::string type = "message";
   std::string data;
+  std::optional<std::string> topic;  // ssehub's `topic:` field
 };
 
 // Incremental parser of the event-stream format (WHATWG rules).

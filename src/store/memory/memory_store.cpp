@@ -18,6 +18,11 @@ StoreWindow MemoryStore::window_locked() const {
   return w;
 }
 
+std::optional<EventId> MemoryStore::position() const {
+  std::lock_guard lock(mutex_);
+  return EventId{epoch_, head_seq_};
+}
+
 void MemoryStore::append(std::vector<NewEvent> batch, OrderedPublish publish,
                          std::function<void(AppendResult)> done) {
   AppendResult result;

@@ -22,6 +22,7 @@ class MemoryStore final : public EventStore {
   void append(std::vector<NewEvent> batch, OrderedPublish publish,
               std::function<void(AppendResult)> done) override;
   void replay(ReplayQuery query, std::function<void(ReplayResult)> done) override;
+  std::optional<EventId> position() const override;
   bool ready() const override { return true; }
   std::string health_json() const override;
 

@@ -106,6 +106,12 @@ void PostgresStore::replay(ReplayQuery query, std::function<void(ReplayResult)> 
   replayer_->submit(std::move(query), std::move(done));
 }
 
+std::optional<EventId> PostgresStore::position() const {
+  // The head read at migration, raised by every commit and read since: never
+  // above what the database holds.
+  return EventId{shared_->epoch, shared_->known_head.load()};
+}
+
 bool PostgresStore::ready() const {
   return shared_->status.connected();
 }

@@ -42,6 +42,7 @@ class PostgresStore final : public EventStore {
   void append(std::vector<NewEvent> batch, OrderedPublish publish,
               std::function<void(AppendResult)> done) override;
   void replay(ReplayQuery query, std::function<void(ReplayResult)> done) override;
+  std::optional<EventId> position() const override;
   bool ready() const override;
   std::string health_json() const override;
   void render_metrics(std::string& out) const override;

@@ -117,6 +117,52 @@ TEST_P(StreamContract, LiveEventsOfTheSubscribedTopicsArriveInOrder) {
   EXPECT_FALSE(s.next_non_heartbeat(300ms));  // "other" is not delivered
 }
 
+// A stream of several topics names each event's topic, so one stream can serve
+// subscribers of different topics (the shared stream of the JS client).
+TEST_P(StreamContract, EveryEventNamesItsTopicLiveAndInReplay) {
+  auto d = start();
+  SseStream s(d->port(), "/events?topic=orders&topic=users");
+  ASSERT_TRUE(open_ready(s));
+  auto ids = publish(d->port(), R"([{"topic":"orders","type":"t","data":1},
+                                    {"topic":"users","type":"t","data":2}])");
+  ASSERT_EQ(ids.size(), 2u);
+  auto e1 = s.next_non_heartbeat(3000ms);
+  auto e2 = s.next_non_heartbeat(3000ms);
+  ASSERT_TRUE(e1 && e2);
+  EXPECT_EQ(e1->topic, "orders");
+  EXPECT_EQ(e2->topic, "users");
+
+  SseStream replayed(d->port(), "/events?topic=users&topic=orders", {{"Last-Event-ID", ids[0]}});
+  ASSERT_TRUE(open_ready(replayed));
+  auto r = replayed.next_non_heartbeat(3000ms);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->id, ids[1]);
+  EXPECT_EQ(r->topic, "users");
+}
+
+// `ready` carries the position the stream starts from: a client that never saw
+// an event resumes from it and misses nothing published after `ready`.
+TEST_P(StreamContract, ReadyCarriesAResumePointForAStreamThatSawNoEvent) {
+  auto d = start();
+  auto before = publish_n(d->port(), "a", 2);
+  ASSERT_EQ(before.size(), 2u);
+  SseStream s(d->port(), "/events?topic=a");
+  ASSERT_EQ(s.read_head(), 200);
+  auto ready = s.next_non_heartbeat();
+  ASSERT_TRUE(ready && ready->type == "ready");
+  auto data = json::parse(ready->data);
+  ASSERT_TRUE(data.contains("lastId")) << ready->data;
+  const std::string at = data["lastId"];
+  EXPECT_EQ(at, before[1]);  // a replica that published them knows they exist
+  s.close_socket();
+
+  auto missed = publish_n(d->port(), "a", 2);
+  ASSERT_EQ(missed.size(), 2u);
+  SseStream resumed(d->port(), "/events?topic=a", {{"Last-Event-ID", at}});
+  ASSERT_TRUE(open_ready(resumed));
+  EXPECT_EQ(ids_until(resumed, missed[1], 3000ms), missed);
+}
+
 TEST_P(StreamContract, ReplaysWhatFollowsTheLastEventIdThenGoesLive) {
   auto d = start();
   auto ids = publish_n(d->port(), "a", 5);

@@ -10,6 +10,13 @@ TEST(SseFrame, EventWithIdTypeAndData) {
             "id: e-1\nevent: order\ndata: {\"a\":1}\n\n");
 }
 
+TEST(SseFrame, NamesTheTopicInAFieldEventSourceIgnores) {
+  EXPECT_EQ(encode_event("e-1", "order", "{}", "orders"),
+            "id: e-1\nevent: order\ntopic: orders\ndata: {}\n\n");
+  EXPECT_EQ(encode_event("e-1", "order", "{}", "a\nb"),
+            "id: e-1\nevent: order\ntopic: ab\ndata: {}\n\n");
+}
+
 TEST(SseFrame, OmitsIdWhenEmpty) {
   EXPECT_EQ(encode_event("", "heartbeat", "{}"), "event: heartbeat\ndata: {}\n\n");
 }
