@@ -6,8 +6,11 @@
 //   open/connecting --error, end of stream, heartbeat timeout--> reconnecting
 //   reconnecting --backoff elapsed, attempt started--> (attempt) --> open | reconnecting
 //   reconnecting --maxReconnectAttempts reached--> failed (lastEventId cleared)
-//   failed/any --recover()--> connecting (after onRehydrate('recover'))
+//   failed/any --recover()--> connecting; onRehydrate('recover') once `ready` arrives
 //   any --close()--> closed
+//
+// With `shared: true` (and Web Locks and BroadcastChannel present) the client
+// is one member of a stream shared by every tab of the origin: see shared.js.
 //
 // Every connection attempt gets a generation number; callbacks from an
 // attempt that has been superseded (by close(), recover() or a reconnect)
@@ -17,7 +20,10 @@
 // that arrives while onRehydrate's promise is pending is delivered after it
 // settles, in arrival order.
 
+import { DeliveryChain } from './delivery.js';
 import { EventStreamParser } from './parser.js';
+import { SharedStream, sharingFor } from './shared.js';
+import { normalizeTopics, topicsOfUrl, urlWithTopics } from './topics.js';
 import { backoffDelay } from './backoff.js';
 import { HeartbeatMonitor, heartbeatTimeoutFor } from './heartbeat.js';
 
@@ -105,7 +111,11 @@ export class EventStreamClient {
   #onRehydrate;
   #onStatus;
   #onError;
+  #onPosition;
+  #onReady;
   #fetch;
+  /** @type {SharedStream | undefined} */
+  #shared;
 
   #status = 'idle';
   #reconnectAttempts = 0;
@@ -114,7 +124,6 @@ export class EventStreamClient {
   #serverRetryMs = undefined;
 
   #generation = 0; // identifies the live attempt
-  #session = 0; // bumps on close()/recover(): pending deliveries are dropped
   #isConnecting = false;
   #healthy = false; // the live connection has received an event
   /** @type {AbortController | undefined} */
@@ -124,9 +133,11 @@ export class EventStreamClient {
   #monitor;
   #token = undefined;
   #needToken;
-  #delivery = Promise.resolve();
-  /** @type {Promise<void> | null} */
-  #recovering = null;
+  #delivery = new DeliveryChain((error) => this.#reportError(error)); // reset by close()/recover()
+  /** @type {{ promise: Promise<void>, resolve: () => void } | null} */
+  #recovering = null; // recover() waits for `ready` to re-hydrate
+  /** @type {EventStreamParser | undefined} */
+  #parser;
   /** @type {(() => void) | null} */
   #detachListeners = null;
 
@@ -146,7 +157,15 @@ export class EventStreamClient {
     this.#onRehydrate = options.onRehydrate ?? (() => {});
     this.#onStatus = options.onStatus ?? (() => {});
     this.#onError = options.onError;
+    this.#onPosition = options.onPosition ?? (() => {});
+    this.#onReady = options.onReady ?? (() => {});
     this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    if (options.lastEventId !== undefined) this.#lastEventId = String(options.lastEventId);
+    const sharing = sharingFor(options.shared);
+    if (sharing) {
+      this.#shared = new SharedStream(options, sharing, (upstream) => new EventStreamClient(upstream));
+      return;
+    }
     this.#needToken = typeof this.#getToken === 'function';
     this.#monitor = new HeartbeatMonitor({
       timeoutMs: this.#heartbeatTimeoutMs ?? heartbeatTimeoutFor(DEFAULT_HEARTBEAT_MS),
@@ -161,36 +180,62 @@ export class EventStreamClient {
 
   /** 'idle' | 'connecting' | 'open' | 'reconnecting' | 'failed' | 'closed' */
   get status() {
+    if (this.#shared) return this.#shared.status;
     return this.#status;
   }
 
   /** Reconnect attempts started since the last healthy connection. */
   get reconnectAttempts() {
+    if (this.#shared) return this.#shared.reconnectAttempts;
     return this.#reconnectAttempts;
   }
 
   /** Id of the last event received ('' when none); sent as Last-Event-ID. */
   get lastEventId() {
+    if (this.#shared) return this.#shared.lastEventId;
     return this.#lastEventId;
   }
 
   /** `connectionId` from the current connection's `ready` event. */
   get connectionId() {
+    if (this.#shared) return this.#shared.connectionId;
     return this.#connectionId;
   }
 
   /** Last `retry:` value the server sent, in milliseconds. */
   get serverRetryMs() {
+    if (this.#shared) return this.#shared.serverRetryMs;
     return this.#serverRetryMs;
   }
 
   /** Timeout currently used by the heartbeat monitor, in milliseconds. */
   get heartbeatTimeoutMs() {
+    if (this.#shared) return this.#shared.heartbeatTimeoutMs;
     return this.#monitor.timeoutMs;
+  }
+
+  /** The topics this client receives (from the URL, or the last setTopics()). */
+  get topics() {
+    if (this.#shared) return this.#shared.topics;
+    return topicsOfUrl(this.#url);
+  }
+
+  /**
+   * 'single' (a stream of its own), or in a shared stream 'leader' (this tab
+   * holds the stream) or 'follower'.
+   */
+  get role() {
+    return this.#shared ? this.#shared.role : 'single';
+  }
+
+  /** For a shared stream: `{ memberId, leaderId, members }`; undefined otherwise. */
+  get sharing() {
+    return this.#shared?.sharing;
   }
 
   /** Open the stream. Does nothing unless the client is idle or closed. */
   connect() {
+    if (this.#shared) return this.#shared.connect();
     if (this.#status !== 'idle' && this.#status !== 'closed') return;
     this.#reconnectAttempts = 0;
     this.#attachListeners();
@@ -200,39 +245,63 @@ export class EventStreamClient {
 
   /** Stop the stream, all timers and the browser listeners. */
   close() {
+    if (this.#shared) return this.#shared.close();
     this.#supersede();
-    this.#session++;
-    this.#recovering = null;
+    this.#delivery.reset();
+    this.#endRecovery();
     this.#detach();
     this.#setStatus('closed');
   }
 
   /**
-   * Start over: reset the reconnect state, await onRehydrate('recover'), then
-   * connect. Concurrent calls share one recovery. Resolves once the new
-   * connection attempt has started.
+   * Receive `topics` from now on. An open stream reconnects at once with its
+   * Last-Event-ID, so the replay fills what the switch would otherwise miss
+   * (and brings a new topic's events since that id).
+   * @param {string[]} topics
+   */
+  setTopics(topics) {
+    const list = normalizeTopics(topics);
+    if (list.length === 0) throw new TypeError('EventStreamClient: setTopics needs at least one topic');
+    if (this.#shared) return this.#shared.setTopics(list);
+    const url = urlWithTopics(this.#url, list);
+    if (url === this.#url) return;
+    this.#url = url;
+    if (this.#status === 'idle' || this.#status === 'closed' || this.#status === 'failed') return;
+    this.#supersede();
+    this.#setStatus('connecting');
+    this.#startAttempt();
+  }
+
+  /**
+   * Start over: reset the reconnect state and connect at once; when the new
+   * stream's `ready` arrives (it is then subscribed to every topic), await
+   * onRehydrate('recover'), then deliver the events that arrived meanwhile.
+   * Nothing published after the page re-read its state can be missed.
+   * Concurrent calls share one recovery. Resolves once onRehydrate has settled
+   * (or the client was closed or gave up first).
    * @returns {Promise<void>}
    */
   recover() {
-    if (this.#recovering) return this.#recovering;
+    if (this.#shared) return this.#shared.recover();
+    if (this.#recovering) return this.#recovering.promise;
     this.#supersede();
-    this.#session++;
+    this.#delivery.reset();
     this.#reconnectAttempts = 0;
     this.#lastEventId = '';
     this.#needToken = typeof this.#getToken === 'function';
     this.#attachListeners();
     this.#setStatus('connecting');
-    const generation = this.#generation;
-    const recovering = this.#enqueueRehydrate('recover', undefined)
-      .then(() => {
-        if (generation !== this.#generation || this.#status === 'closed') return;
-        this.#startAttempt();
-      })
-      .finally(() => {
-        if (this.#recovering === recovering) this.#recovering = null;
-      });
-    this.#recovering = recovering;
-    return recovering;
+    let resolve;
+    const promise = new Promise((r) => (resolve = r));
+    this.#recovering = { promise, resolve };
+    this.#startAttempt();
+    return promise;
+  }
+
+  #endRecovery() {
+    const recovering = this.#recovering;
+    this.#recovering = null;
+    recovering?.resolve();
   }
 
   // ---- connection attempts -------------------------------------------------
@@ -290,13 +359,13 @@ export class EventStreamClient {
     this.#isConnecting = false;
     this.#setStatus('open');
     this.#monitor.touch();
-    const parser = new EventStreamParser({
+    const parser = (this.#parser = new EventStreamParser({
       lastEventId: this.#lastEventId,
       onEvent: (event) => this.#handle(generation, event),
       onRetry: (ms) => {
         this.#serverRetryMs = ms;
       },
-    });
+    }));
     const reader = response.body.getReader();
     try {
       for (;;) {
@@ -326,6 +395,7 @@ export class EventStreamClient {
     if (this.#status === 'closed') return;
     if (this.#reconnectAttempts >= this.#maxReconnectAttempts) {
       this.#lastEventId = '';
+      this.#endRecovery(); // nothing to re-hydrate against; the next recover() starts over
       this.#setStatus('failed', error);
       return;
     }
@@ -369,7 +439,8 @@ export class EventStreamClient {
     if (!CONTROL_EVENTS.has(event.type)) {
       const data = parseJson(event.data);
       const delivered = { id: event.lastEventId, type: event.type, data: data === undefined ? event.data : data };
-      this.#enqueue(() => this.#onEvent(delivered));
+      if (event.topic) delivered.topic = event.topic;
+      this.#delivery.enqueue(() => this.#onEvent(delivered));
       return;
     }
     const info = parseJson(event.data);
@@ -379,6 +450,23 @@ export class EventStreamClient {
         const heartbeatMs = Number(info?.heartbeatMs);
         if (this.#heartbeatTimeoutMs === undefined && Number.isFinite(heartbeatMs) && heartbeatMs > 0) {
           this.#monitor.setTimeoutMs(heartbeatTimeoutFor(heartbeatMs));
+        }
+        // A stream that has seen no event yet resumes from where this one
+        // started, so a reconnect misses nothing published after `ready`.
+        if (!this.#lastEventId && typeof info?.lastId === 'string' && info.lastId) {
+          this.#lastEventId = info.lastId;
+          if (this.#parser) this.#parser.lastEventId = info.lastId;
+          this.#notifyPosition(info.lastId);
+        }
+        try {
+          this.#onReady(info ?? {});
+        } catch (error) {
+          this.#reportError(error);
+        }
+        if (this.#recovering) {
+          const recovering = this.#recovering;
+          this.#recovering = null;
+          this.#enqueueRehydrate('recover', undefined).then(recovering.resolve);
         }
         break;
       }
@@ -399,17 +487,19 @@ export class EventStreamClient {
     }
   }
 
-  /** Queue a delivery step behind every earlier one (same session only). */
-  #enqueue(step) {
-    const session = this.#session;
-    this.#delivery = this.#delivery
-      .then(() => (session === this.#session ? step() : undefined))
-      .catch((error) => this.#reportError(error));
-    return this.#delivery;
+
+  /** onRehydrate(reason, info, { lastEventId }): delivery continues after that id. */
+  #enqueueRehydrate(reason, info) {
+    const resume = { lastEventId: this.#lastEventId };
+    return this.#delivery.enqueue(() => this.#onRehydrate(reason, info, resume));
   }
 
-  #enqueueRehydrate(reason, info) {
-    return this.#enqueue(() => this.#onRehydrate(reason, info));
+  #notifyPosition(id) {
+    try {
+      this.#onPosition(id);
+    } catch (error) {
+      this.#reportError(error);
+    }
   }
 
   // ---- status, errors, browser hooks ---------------------------------------

@@ -7,7 +7,49 @@ export interface StreamEvent<T = unknown> {
   id: string;
   type: string;
   data: T;
+  /** The event's topic (ssehub's `topic:` field), when the server sent it. */
+  topic?: string;
 }
+
+/** The third argument of onRehydrate: delivery goes on with the events after this id. */
+export interface RehydrateResume {
+  /** '' when the position is not known (a server that does not send it). */
+  lastEventId: string;
+}
+
+/** Data of ssehub's `ready` event. */
+export interface ReadyInfo {
+  connectionId?: string;
+  heartbeatMs?: number;
+  replica?: string;
+  /** The store's position when the stream became ready (resume point for a stream that saw no event). */
+  lastId?: string;
+  [key: string]: unknown;
+}
+
+/**
+ * `shared: true` (or these options) shares one stream among every tab of the
+ * origin that uses the same stream URL, topics aside. Needs Web Locks and
+ * BroadcastChannel; without them the client holds a stream of its own.
+ */
+export interface SharedOptions {
+  /** Name of the shared stream (default: the URL without its topics). */
+  name?: string;
+  /** A new leader waits this long for the other tabs' topics and positions (default 50). */
+  electionMs?: number;
+  /** The leader tells the tabs it is alive this often (default 5000). */
+  leaderHeartbeatMs?: number;
+  /** A tab takes over from a leader silent for this long (default 90000). */
+  leaderTimeoutMs?: number;
+  /** The leader drops the topics of tabs that are gone this often (default 5000). */
+  memberCheckMs?: number;
+  /** Web Locks implementation (default navigator.locks). */
+  locks?: unknown;
+  /** BroadcastChannel constructor (default globalThis.BroadcastChannel). */
+  BroadcastChannel?: unknown;
+}
+
+export type Role = 'single' | 'leader' | 'follower';
 
 /**
  * Why the client asks the application to re-hydrate its state:
@@ -58,7 +100,15 @@ export interface EventStreamClientOptions {
   connectTimeoutMs?: number;
   onEvent?: (event: StreamEvent) => void;
   /** May return a promise; later events are delivered after it settles. */
-  onRehydrate?: (reason: RehydrateReason, info?: RehydrateInfo) => void | Promise<void>;
+  onRehydrate?: (reason: RehydrateReason, info: RehydrateInfo | undefined, resume: RehydrateResume) => void | Promise<void>;
+  /** ssehub's `ready` arrived (the stream is subscribed to every topic). */
+  onReady?: (info: ReadyInfo) => void;
+  /** lastEventId moved without an event (the position in `ready`). */
+  onPosition?: (lastEventId: string) => void;
+  /** Resume from this id on the first connect (sent as Last-Event-ID). */
+  lastEventId?: string;
+  /** Share one stream among the tabs of the origin (see SharedOptions). Default false. */
+  shared?: boolean | SharedOptions;
   onStatus?: (status: Status, detail: StatusDetail) => void;
   /** Failed attempts and errors thrown by callbacks. */
   onError?: (error: unknown) => void;
@@ -73,10 +123,14 @@ export declare class EventStreamClient {
   readonly lastEventId: string;
   readonly connectionId: string | undefined;
   readonly serverRetryMs: number | undefined;
-  readonly heartbeatTimeoutMs: number;
+  readonly heartbeatTimeoutMs: number | undefined;
+  readonly topics: string[];
+  readonly role: Role;
+  readonly sharing: { memberId: string; leaderId: string | undefined; members: number } | undefined;
   connect(): void;
   close(): void;
   recover(): Promise<void>;
+  setTopics(topics: string[]): void;
 }
 
 export declare class HttpStatusError extends Error {
@@ -100,6 +154,8 @@ export interface ParsedEvent {
   lastEventId: string;
   /** The event block carried a valid `id` field. */
   hasId: boolean;
+  /** ssehub's `topic:` field ('' when absent). */
+  topic: string;
 }
 
 export declare class EventStreamParser {
@@ -108,7 +164,7 @@ export declare class EventStreamParser {
     onRetry?: (ms: number) => void;
     lastEventId?: string;
   });
-  readonly lastEventId: string;
+  lastEventId: string;
   feed(chunk: Uint8Array | string): void;
   end(): void;
 }

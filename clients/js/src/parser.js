@@ -19,7 +19,9 @@ const LF = 0x0a;
 const CR = 0x0d;
 
 /**
- * @typedef {{ type: string, data: string, lastEventId: string, hasId: boolean }} ParsedEvent
+ * @typedef {{ type: string, data: string, lastEventId: string, hasId: boolean, topic: string }} ParsedEvent
+ * `topic` is ssehub's own `topic:` field ('' when the block has none); the
+ * WHATWG rules ignore it, so EventSource never sees it.
  */
 
 export class EventStreamParser {
@@ -36,6 +38,7 @@ export class EventStreamParser {
   #hasData = false;
   #eventType = '';
   #idSeen = false; // this event block carried a valid `id` field
+  #topic = '';
   #lastEventId;
 
   /**
@@ -55,6 +58,11 @@ export class EventStreamParser {
   /** The last event id seen so far (updated even by events without data). */
   get lastEventId() {
     return this.#lastEventId;
+  }
+
+  /** Resume from `id` (e.g. the position in ssehub's `ready`) as if it had been received. */
+  set lastEventId(id) {
+    this.#lastEventId = String(id);
   }
 
   /** @param {Uint8Array | string} chunk */
@@ -132,6 +140,9 @@ export class EventStreamParser {
           this.#idSeen = true;
         }
         break;
+      case 'topic':
+        this.#topic = value;
+        break;
       case 'retry':
         if (/^[0-9]+$/.test(value)) this.#onRetry(Number.parseInt(value, 10));
         break;
@@ -150,6 +161,7 @@ export class EventStreamParser {
       data: this.#data.slice(0, -1), // strip the trailing '\n'
       lastEventId: this.#lastEventId,
       hasId: this.#idSeen,
+      topic: this.#topic,
     };
     this.#resetEvent();
     this.#onEvent(event);
@@ -160,5 +172,6 @@ export class EventStreamParser {
     this.#hasData = false;
     this.#eventType = '';
     this.#idSeen = false;
+    this.#topic = '';
   }
 }

@@ -3,90 +3,17 @@
 // Screenshots go to test-artifacts/.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-import { Ssehub, freePort, requireBinary } from '../helpers/ssehub.mjs';
 import { waitFor } from '../helpers/wait.mjs';
-
-const packageDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const artifacts = path.join(packageDir, 'test-artifacts');
-const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const chromiumArgs = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
-
-async function startDemoServer(t, port) {
-  const child = spawn(process.execPath, [path.join(packageDir, 'demo/serve.mjs'), '--port', String(port)], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (chunk) => (output += chunk));
-  child.stderr.on('data', (chunk) => (output += chunk));
-  t.after(() => {
-    if (child.exitCode === null && child.signalCode === null) process.kill(child.pid, 'SIGKILL');
-  });
-  await waitFor(
-    async () => {
-      if (child.exitCode !== null) throw new Error(`serve.mjs exited:\n${output}`);
-      try {
-        const response = await fetch(`http://127.0.0.1:${port}/demo/index.html`);
-        await response.body?.cancel();
-        return response.ok;
-      } catch {
-        return false;
-      }
-    },
-    { timeoutMs: 10000, intervalMs: 50, message: 'demo server' },
-  );
-  return `http://127.0.0.1:${port}`;
-}
-
-async function launchBrowser(t) {
-  if (!existsSync(chromiumPath)) {
-    throw new Error(
-      `Chromium not found at ${chromiumPath}: apt-get install chromium (or set CHROMIUM_PATH).`,
-    );
-  }
-  const userDataDir = await mkdtemp(path.join(os.tmpdir(), 'ssehub-chromium-'));
-  const context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: chromiumPath,
-    headless: true,
-    args: chromiumArgs,
-    viewport: { width: 1000, height: 700 },
-  });
-  t.after(async () => {
-    await context.close();
-    await rm(userDataDir, { recursive: true, force: true });
-  });
-  return context;
-}
+import { artifacts, startDemo } from '../helpers/browser.mjs';
 
 function statusSelector(status) {
   return `#status[data-status="${status}"]`;
 }
 
 test('demo page shows live events and the connection status across an ssehub crash and restart', async (t) => {
-  requireBinary();
-  await mkdir(artifacts, { recursive: true });
-  const demoPort = await freePort();
-  const demoOrigin = `http://127.0.0.1:${demoPort}`;
-  const hub = await Ssehub.start({
-    env: { SSEHUB_SERVER_CORS_ORIGINS: demoOrigin, SSEHUB_STREAM_HEARTBEAT_MS: '500' },
-  });
-  t.after(() => hub.stop('SIGKILL'));
-  await startDemoServer(t, demoPort);
-  const context = await launchBrowser(t);
+  const { hub, demoOrigin, context } = await startDemo(t, { env: { SSEHUB_STREAM_HEARTBEAT_MS: '500' } });
   const page = context.pages()[0] ?? (await context.newPage());
   const consoleLines = [];
   page.on('console', (message) => consoleLines.push(`${message.type()}: ${message.text()}`));
@@ -147,16 +74,10 @@ test('demo page shows live events and the connection status across an ssehub cra
 });
 
 test('demo page: failed after maxReconnectAttempts, Retry button recovers; topic input switches the stream', async (t) => {
-  requireBinary();
-  await mkdir(artifacts, { recursive: true });
-  const demoPort = await freePort();
-  const demoOrigin = `http://127.0.0.1:${demoPort}`;
-  const hub = await Ssehub.start({
-    env: { SSEHUB_SERVER_CORS_ORIGINS: `http://127.0.0.1:1,${demoOrigin}`, SSEHUB_SERVER_DRAIN_TIMEOUT_MS: '1000' },
+  const { hub, demoOrigin, context } = await startDemo(t, {
+    env: { SSEHUB_SERVER_DRAIN_TIMEOUT_MS: '1000' },
+    corsOrigins: (origin) => `http://127.0.0.1:1,${origin}`,
   });
-  t.after(() => hub.stop('SIGKILL'));
-  await startDemoServer(t, demoPort);
-  const context = await launchBrowser(t);
   const page = context.pages()[0] ?? (await context.newPage());
 
   await page.goto(`${demoOrigin}/?ssehub=${encodeURIComponent(hub.origin)}&topic=first&maxReconnectAttempts=2&baseDelayMs=50`);

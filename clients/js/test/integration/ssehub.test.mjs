@@ -13,7 +13,8 @@ function recordingClient(t, url, options = {}) {
     baseDelayMs: 50,
     maxDelayMs: 500,
     onEvent: (event) => log.events.push(event),
-    onRehydrate: (reason, info) => log.rehydrates.push({ reason, info, lastEventId: client.lastEventId }),
+    onRehydrate: (reason, info, resume) =>
+      log.rehydrates.push({ reason, info, lastEventId: client.lastEventId, resume: resume?.lastEventId }),
     onStatus: (status) => log.statuses.push(status),
     onError: (error) => log.errors.push(error),
     ...options,
@@ -46,8 +47,8 @@ test('live events arrive in order with opaque ids; heartbeats keep the stream op
   ]);
   await waitFor(() => log.events.length === 2, { message: 'two events' });
   assert.deepEqual(log.events, [
-    { id: ids[0], type: 'created', data: { n: 1 } },
-    { id: ids[2], type: 'updated', data: { n: 3, text: 'two\nlines' } },
+    { id: ids[0], type: 'created', data: { n: 1 }, topic: 'orders' },
+    { id: ids[2], type: 'updated', data: { n: 3, text: 'two\nlines' }, topic: 'other' },
   ]);
   assert.equal(client.lastEventId, ids[2]);
   // Three timeout periods with heartbeats only: no reconnect.
@@ -197,4 +198,61 @@ test('maxReconnectAttempts against a stopped daemon ends in failed; recover() re
   assert.deepEqual(log.rehydrates.map((r) => r.reason), ['recover']);
   const [next] = await hub.publish('orders', 'order', { n: 2 });
   await waitFor(() => client.lastEventId === next, { message: 'event after recover' });
+});
+
+test('a stream that saw no event resumes from the position in ready: nothing published meanwhile is missed', async (t) => {
+  const hub = await startHub(t, {});
+  await hub.publish('other', 'x', {});
+  const proxy = await startProxy(hub.port);
+  t.after(() => proxy.close());
+  const { client, log } = recordingClient(t, `http://127.0.0.1:${proxy.port}/events?topic=quiet`);
+  client.connect();
+  await waitFor(() => client.connectionId, { timeoutMs: 10000, message: 'ready' });
+  assert.match(client.lastEventId, /^[A-Za-z0-9]+-1$/, 'the position ready carried');
+  proxy.down = true;
+  proxy.cut();
+  await waitFor(() => client.status === 'reconnecting', { message: 'reconnecting' });
+  const missed = await hub.publish('quiet', 'x', { n: 1 });
+  proxy.down = false;
+  await waitFor(() => log.events.length === 1, { timeoutMs: 10000, message: 'the event published while away' });
+  assert.equal(log.events[0].id, missed[0]);
+  assert.equal(log.rehydrates.length, 0);
+});
+
+test('recover(): events published while the page re-reads its state are delivered after onRehydrate', async (t) => {
+  const hub = await startHub(t, {});
+  const order = [];
+  let inWindow = [];
+  const { client } = recordingClient(t, `${hub.origin}/events?topic=orders`, {
+    onEvent: (event) => order.push(`event:${event.id}`),
+    onRehydrate: async (reason, info, resume) => {
+      order.push(`rehydrate:${reason}`);
+      // The page re-reads its state here; events published now used to be lost
+      // (re-hydrate first, connect after). The stream is already subscribed.
+      inWindow = await hub.publishMany([1, 2, 3].map((n) => ({ topic: 'orders', type: 'order', data: { n } })));
+      assert.ok(resume.lastEventId, 'the id delivery continues from');
+    },
+  });
+  client.connect();
+  await waitFor(() => client.connectionId, { timeoutMs: 10000, message: 'ready' });
+  await client.recover();
+  await waitFor(() => order.length === 4, { timeoutMs: 10000, message: 'the events of the window' });
+  assert.deepEqual(order, ['rehydrate:recover', ...inWindow.map((id) => `event:${id}`)]);
+});
+
+test('setTopics() switches an open stream without missing events of the topics it keeps', async (t) => {
+  const hub = await startHub(t, {});
+  const { client, log } = recordingClient(t, `${hub.origin}/events?topic=a`);
+  client.connect();
+  await waitFor(() => client.connectionId, { timeoutMs: 10000, message: 'ready' });
+  const first = await hub.publish('a', 'x', {});
+  await waitFor(() => log.events.length === 1, { message: 'first' });
+  client.setTopics(['a', 'b']);
+  const during = await hub.publishMany([
+    { topic: 'a', type: 'x', data: {} },
+    { topic: 'b', type: 'x', data: {} },
+  ]);
+  await waitFor(() => log.events.length === 3, { timeoutMs: 10000, message: 'both topics' });
+  assert.deepEqual(log.events.map((e) => e.id), [...first, ...during]);
+  assert.deepEqual(client.topics, ['a', 'b']);
 });

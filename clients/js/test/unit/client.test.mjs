@@ -179,7 +179,7 @@ test('Retry-After is honoured but capped at maxDelayMs', async (t) => {
   assert.ok(gap >= 290 && gap < 900, `gap ${gap}`);
 });
 
-test('after maxReconnectAttempts failures: failed, lastEventId cleared, no more attempts; recover() re-hydrates then reconnects', async (t) => {
+test('after maxReconnectAttempts failures: failed, lastEventId cleared, no more attempts; recover() connects, then re-hydrates on ready, then delivers', async (t) => {
   let mode = 'first';
   const server = await startScriptServer((req, res) => {
     if (mode === 'first') {
@@ -217,17 +217,22 @@ test('after maxReconnectAttempts failures: failed, lastEventId cleared, no more 
   assert.equal(client.status, 'failed');
 
   mode = 'up';
-  const recovered = client.recover();
+  let settled = false;
+  const recovered = client.recover().then(() => (settled = true));
   assert.equal(client.reconnectAttempts, 0);
+  // The new order: the stream is connected (and subscribed: `ready`) before
+  // the page re-reads its state, so nothing published meanwhile is lost.
   await waitFor(() => log.rehydrates.length === 1, { message: 'rehydrate called' });
   assert.equal(log.rehydrates[0].reason, 'recover');
+  assert.deepEqual(log.order, ['event:ep-41', 'rehydrate:recover:requests=5']);
   await quiet(50);
-  assert.equal(server.requests.length, 4, 'connects only after onRehydrate settles');
+  assert.equal(log.events.length, 1, 'the event that followed ready is held until onRehydrate settles');
+  assert.equal(settled, false);
   rehydrated.resolve();
   await recovered;
   await waitFor(() => client.status === 'open' && log.events.length === 2, { message: 'open again' });
   assert.equal(server.requests[4].headers['last-event-id'], undefined, 'fresh start after recover');
-  assert.deepEqual(log.order, ['event:ep-41', 'rehydrate:recover:requests=4', 'event:ep2-1']);
+  assert.deepEqual(log.order, ['event:ep-41', 'rehydrate:recover:requests=5', 'event:ep2-1']);
   assert.equal(client.lastEventId, 'ep2-1');
 });
 
@@ -620,7 +625,7 @@ test('in browsers, online and visibilitychange call recover() when failed; close
 
   up = true;
   fakeWindow.dispatchEvent(new Event('online'));
-  await waitFor(() => client.status === 'open', { message: 'recovered on online' });
+  await waitFor(() => log.rehydrates.length === 1, { message: 'recovered on online' });
   assert.deepEqual(log.rehydrates.map((r) => r.reason), ['recover']);
 
   // Events while not failed do nothing.
@@ -646,7 +651,7 @@ test('in browsers, online and visibilitychange call recover() when failed; close
   fakeDocument.visibilityState = 'visible';
   fakeDocument.dispatchEvent(new Event('visibilitychange'));
   await waitFor(() => s2.requests.length === 2, { message: 'recover on visibilitychange' });
-  assert.equal(log.rehydrates.length, 2);
+  assert.equal(log.rehydrates.length, 1, 'no re-hydration before a stream is ready');
 
   // After close(), neither event triggers anything.
   await waitFor(() => again.status === 'failed', { message: 'failed again' });
@@ -658,7 +663,7 @@ test('in browsers, online and visibilitychange call recover() when failed; close
   assert.deepEqual(listeners, { online: 0, visibilitychange: 0 }, 'close() removed every listener');
   assert.equal(again.status, 'closed');
   assert.equal(client.status, 'closed');
-  assert.equal(log.rehydrates.length, 2);
+  assert.equal(log.rehydrates.length, 1);
 });
 
 test('options are validated', () => {

@@ -22,7 +22,7 @@ const bytes = (text) => new TextEncoder().encode(text);
 test('dispatches an event on an empty line with type, data and id', () => {
   const { parser, events } = collect();
   parser.feed('id: 1-1\nevent: order\ndata: {"a":1}\n\n');
-  assert.deepEqual(events, [{ type: 'order', data: '{"a":1}', lastEventId: '1-1', hasId: true }]);
+  assert.deepEqual(events, [{ type: 'order', data: '{"a":1}', lastEventId: '1-1', hasId: true, topic: '' }]);
 });
 
 test('does not dispatch before the empty line', () => {
@@ -148,4 +148,24 @@ test('an unterminated event at end of stream is discarded', () => {
   parser.feed('data: complete\n\ndata: partial\n');
   parser.end();
   assert.deepEqual(events.map((e) => e.data), ['complete']);
+});
+
+test("ssehub's topic field is read per block and not carried into the next", () => {
+  const events = [];
+  const parser = new EventStreamParser({ onEvent: (e) => events.push(e) });
+  parser.feed('id: 1-1\nevent: t\ntopic: orders\ndata: 1\n\nid: 1-2\ndata: 2\n\n');
+  assert.deepEqual(
+    events.map((e) => [e.lastEventId, e.topic]),
+    [
+      ['1-1', 'orders'],
+      ['1-2', ''],
+    ],
+  );
+});
+
+test('lastEventId can be set to resume from a position', () => {
+  const parser = new EventStreamParser({ onEvent: () => {} });
+  parser.lastEventId = 'ab-7';
+  parser.feed('data: x\n\n');
+  assert.equal(parser.lastEventId, 'ab-7');
 });
