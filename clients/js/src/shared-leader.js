@@ -6,8 +6,15 @@
 // the upstream brings, in the upstream's order: events (with their topic),
 // position moves, re-hydrations, status. A roster change that changes the
 // union makes the upstream reconnect with its Last-Event-ID.
+//
+// Every event after `#coveredFrom` has been posted, and events say so (`cov`).
+// A member behind it (its answer to `lead` came after the election window,
+// while the old leader's last events were still on their way to it, and it
+// ignores them once it has seen this leader's term) takes nothing from this
+// leader and reports its position again; the upstream then starts over from
+// there: the others skip the replay, and it gets what it lacks, in order.
 
-import { earliestPosition, unionTopics, urlWithTopics } from './topics.js';
+import { earliestPosition, isAfter, sameEpoch, unionTopics, urlWithTopics } from './topics.js';
 
 function describeError(error) {
   if (error === undefined || error === null) return undefined;
@@ -40,6 +47,7 @@ export class Leader {
   #checkTimer;
   #stopped = false;
   #opened = false; // the election window is over
+  #coveredFrom = ''; // every event after this position has been posted
   /** @type {Set<string>} */
   #recoverWhenOpen = new Set();
 
@@ -83,6 +91,7 @@ export class Leader {
     switch (message.k) {
       case 'join':
         this.#roster.set(message.from, { topics: message.topics ?? [], pos: message.pos ?? '' });
+        if (this.#upstream && this.#isBehind(message.pos)) return this.#rewind(message.pos);
         break;
       case 'topics': {
         const member = this.#roster.get(message.from);
@@ -111,7 +120,24 @@ export class Leader {
     if (this.#union.length === 0) return; // opened when a member wants a topic
     // Resume from the earliest position any member reported: members that are
     // ahead skip what they already have, none misses anything.
-    const start = earliestPosition([...this.#roster.values()].map((member) => member.pos));
+    this.#connect(earliestPosition([...this.#roster.values()].map((member) => member.pos)));
+  }
+
+  #isBehind(pos) {
+    const covered = this.#coveredFrom;
+    return Boolean(pos && covered) && sameEpoch(pos, covered) && isAfter(covered, pos);
+  }
+
+  #rewind(pos) {
+    this.#upstream.close();
+    this.#upstream = undefined;
+    this.#union = this.#wantedTopics();
+    this.#connect(pos);
+    this.#postState();
+  }
+
+  #connect(start) {
+    this.#coveredFrom = start;
     const options = this.#options;
     const upstream = this.#makeUpstream({
       url: urlWithTopics(this.#url, this.#union),
@@ -124,9 +150,18 @@ export class Leader {
       heartbeatTimeoutMs: options.heartbeatTimeoutMs,
       connectTimeoutMs: options.connectTimeoutMs,
       fetch: options.fetch,
-      onEvent: (event) => this.#post({ k: 'event', id: event.id, type: event.type, topic: event.topic, data: event.data }),
-      onPosition: (pos) => this.#post({ k: 'pos', pos }),
-      onRehydrate: (reason, info, resume) => this.#post({ k: 'rehydrate', reason, info, pos: resume?.lastEventId ?? '' }),
+      onEvent: (event) =>
+        this.#post({ k: 'event', id: event.id, type: event.type, topic: event.topic, data: event.data, cov: this.#coveredFrom }),
+      onPosition: (pos) => {
+        if (!this.#coveredFrom) this.#coveredFrom = pos;
+        this.#post({ k: 'pos', pos, cov: this.#coveredFrom });
+      },
+      onRehydrate: (reason, info, resume) => {
+        const pos = resume?.lastEventId ?? '';
+        // What the server could not replay is a gap for anyone behind its end.
+        if (reason.startsWith('replay-truncated') && pos) this.#coveredFrom = pos;
+        this.#post({ k: 'rehydrate', reason, info, pos });
+      },
       onStatus: (status, detail) => this.#postStatus(status, detail),
       onReady: () => this.#postState(),
       onError: (error) => this.#onError(error),
@@ -177,6 +212,7 @@ export class Leader {
       return;
     }
     if (upstream.status === 'failed' || upstream.status === 'closed') {
+      this.#coveredFrom = ''; // set again by the new `ready`
       upstream.recover(); // start over: every member re-hydrates on the new `ready`
       return;
     }

@@ -22,7 +22,7 @@
 
 import { DeliveryChain } from './delivery.js';
 import { Leader } from './shared-leader.js';
-import { isAfter, normalizeTopics, streamKey, topicsOfUrl } from './topics.js';
+import { isAfter, normalizeTopics, sameEpoch, streamKey, topicsOfUrl } from './topics.js';
 
 export const PROTOCOL = 1;
 export const DEFAULT_SHARED_TIMINGS = Object.freeze({
@@ -76,6 +76,7 @@ export class SharedStream {
   #term = 0; // the newest leader term seen
   #leaderId;
   #leaderHeardAt = 0;
+  #askedFrom; // the leader start point this member asked a replay for
   #detail = {
     reconnectAttempts: 0,
     connectionId: undefined,
@@ -317,12 +318,13 @@ export class SharedStream {
         break;
       case 'event':
         if (!isAfter(message.id, this.#pos)) return; // already delivered (a new leader's replay)
+        if (this.#uncovered(message.cov)) return;
         this.#pos = message.id;
         if (message.topic && !this.#topics.includes(message.topic)) return;
         this.#deliverEvent(message);
         break;
       case 'pos':
-        if (isAfter(message.pos, this.#pos)) this.#pos = message.pos;
+        if (isAfter(message.pos, this.#pos) && !this.#uncovered(message.cov)) this.#pos = message.pos;
         break;
       case 'rehydrate':
         this.#rehydrate(message);
@@ -344,6 +346,20 @@ export class SharedStream {
       default:
         break; // 'alive'
     }
+  }
+
+  /**
+   * Whether the leader's stream starts after this member's position (it would
+   * skip events): then the member takes nothing from it and tells it where it
+   * is, once per starting point, and the leader replays from there.
+   */
+  #uncovered(cov) {
+    if (!cov || !this.#pos || !sameEpoch(cov, this.#pos) || !isAfter(cov, this.#pos)) return false;
+    if (this.#askedFrom !== cov) {
+      this.#askedFrom = cov;
+      this.#announce();
+    }
+    return true;
   }
 
   #deliverEvent(message) {

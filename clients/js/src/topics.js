@@ -62,6 +62,13 @@ export function isAfter(id, position) {
   return a.seq > b.seq;
 }
 
+/** Whether two ssehub ids (or positions) come from the same store epoch. */
+export function sameEpoch(a, b) {
+  const x = parseId(a);
+  const y = parseId(b);
+  return x !== undefined && y !== undefined && x.epoch === y.epoch;
+}
+
 /** The earliest of several positions ('' entries are ignored; '' if none is set). */
 export function earliestPosition(positions) {
   let earliest = '';

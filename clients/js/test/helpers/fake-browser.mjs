@@ -1,7 +1,9 @@
 // Fake Web Locks and BroadcastChannel for unit tests of the shared stream: one
 // FakeBrowser holds the locks and channels of several tabs. A tab can crash
 // (its locks are released, its channels and fetches die with it) or freeze
-// (its channel messages wait, in order, until it thaws).
+// (its channel messages wait, in order, until it thaws). With `jitterMs` each
+// message takes a random time to arrive, in order from one sender to one
+// receiver but in any order across senders, as between real tabs.
 
 function abortError(message) {
   const error = new Error(message);
@@ -110,6 +112,46 @@ export class FakeBrowser {
   /** @type {Map<string, Set<object>>} */
   channels = new Map();
   #nextTab = 1;
+  #jitterMs;
+  #random;
+  /** @type {Map<object, Map<object, { queue: object[], timer: any }>>} messages on their way, per pair */
+  #links = new Map();
+
+  /** @type {Map<object, Map<object, number>>} extra delay from one tab to another */
+  #slow = new Map();
+
+  constructor({ jitterMs = 0, random = Math.random } = {}) {
+    this.#jitterMs = jitterMs;
+    this.#random = random;
+  }
+
+  /** Messages from tab `from` to tab `to` take `ms` longer from now on. */
+  slow(from, to, ms) {
+    const links = this.#slow.get(from) ?? new Map();
+    links.set(to, ms);
+    this.#slow.set(from, links);
+  }
+
+  /** Hands `deliver` to the link from `from` to `to`: FIFO per pair, after a random delay. */
+  send(from, to, deliver) {
+    const pairs = this.#links.get(from) ?? new Map();
+    this.#links.set(from, pairs);
+    const link = pairs.get(to) ?? { queue: [], timer: undefined };
+    pairs.set(to, link);
+    const last = link.queue.at(-1)?.at ?? 0;
+    const extra = this.#slow.get(from.tab)?.get(to.tab) ?? 0;
+    link.queue.push({ at: Math.max(Date.now() + extra + this.#random() * this.#jitterMs, last), deliver });
+    this.#drain(link);
+  }
+
+  #drain(link) {
+    if (link.timer !== undefined || link.queue.length === 0) return;
+    link.timer = setTimeout(() => {
+      link.timer = undefined;
+      while (link.queue.length && link.queue[0].at <= Date.now()) link.queue.shift().deliver();
+      this.#drain(link);
+    }, Math.max(0, link.queue[0].at - Date.now()));
+  }
 
   /** A new tab: pass `tab.shared` as the client's `shared` option and `tab.fetch` as `fetch`. */
   tab() {
@@ -165,7 +207,7 @@ export class FakeBrowser {
         const send = () => {
           for (const peer of browser.channels.get(this.name) ?? []) {
             if (peer === this || peer.closed) continue;
-            setTimeout(() => peer.tab.run(() => !peer.closed && peer.onmessage?.({ data })), 0);
+            browser.send(this, peer, () => peer.tab.run(() => !peer.closed && peer.onmessage?.({ data })));
           }
         };
         from.run(send); // a frozen tab's messages leave when it thaws

@@ -10,9 +10,9 @@ import { waitFor, quiet } from '../helpers/wait.mjs';
 
 const FAST = { electionMs: 20, leaderHeartbeatMs: 50, leaderTimeoutMs: 400, memberCheckMs: 50 };
 
-async function setup(t, hubOptions) {
+async function setup(t, hubOptions, browserOptions) {
   const hub = await startFakeHub(hubOptions);
-  const browser = new FakeBrowser();
+  const browser = new FakeBrowser(browserOptions);
   const members = [];
   t.after(async () => {
     for (const member of members) member.client.close();
@@ -120,6 +120,33 @@ for (const how of ['close', 'crash']) {
     assert.equal(hub.openStreams, 1);
   });
 }
+
+test('a tab whose answer to a new leader comes late, behind on events still in flight, misses nothing', async (t) => {
+  const { hub, browser, join, settled, leaders, until } = await setup(t);
+  const old = join(['a']);
+  await settled();
+  const fast = join(['a']);
+  const late = join(['a']);
+  await settled();
+  hub.publish('a');
+  await until(() => late.log.events.length === 1 && fast.log.events.length === 1, { message: 'first' });
+  // What the old leader posts reaches `late` slowly, and so does what `late` says.
+  browser.slow(old.tab, late.tab, 300);
+  browser.slow(late.tab, fast.tab, 300);
+  for (let i = 0; i < 5; i++) hub.publish('a', { i });
+  await until(() => fast.log.events.length === 6, { message: 'the fast tab has them' });
+  assert.equal(late.log.events.length, 1, 'the late tab is behind');
+  old.tab.crash();
+  await until(() => leaders().length === 1 && leaders()[0] === fast, { message: 'the fast tab leads' });
+  hub.publish('a');
+  await until(() => late.ids().length === hub.events.length && fast.ids().length === hub.events.length, {
+    timeoutMs: 5000,
+    message: 'both have every event',
+  });
+  await quiet(400); // nothing more arrives (the old leader's last posts are dropped)
+  assert.deepEqual(fast.ids(), hub.idsOf('a'));
+  assert.deepEqual(late.ids(), hub.idsOf('a'), 'the late tab got the events the old leader had in flight');
+});
 
 test('the union of topics follows tabs as they come, change topics and go; a crashed tab is dropped', async (t) => {
   const { hub, join, settled } = await setup(t);
@@ -263,12 +290,13 @@ function random(seed) {
 
 const seqOf = (id) => Number(id.split('-')[1]);
 
-test('random schedules of joins, topic changes, closes, crashes and hangs: every tab exactly once, in order', async (t) => {
+for (const jitterMs of [0, 40]) {
+test(`random schedules of joins, topic changes, closes, crashes and hangs (channel jitter ${jitterMs} ms): every tab exactly once, in order`, async (t) => {
   const seed = Number(process.env.SSEHUB_SEED || Math.floor(Math.random() * 2 ** 31));
   t.diagnostic(`SSEHUB_SEED=${seed}`);
   const rand = random(seed);
   const pick = (list) => list[Math.floor(rand() * list.length)];
-  const { hub, join, settled, leaders, members, state } = await setup(t);
+  const { hub, join, settled, leaders, members, state } = await setup(t, {}, { jitterMs, random: random(seed + 1) });
   const topics = ['a', 'b', 'c'];
   const stable = new Set(); // joined at the start, never changed topics: must get every event of theirs
   const witness = join(['a', 'b']);
@@ -341,3 +369,4 @@ test('random schedules of joins, topic changes, closes, crashes and hangs: every
   assert.equal(hub.openStreams, 1);
   assert.equal(leaders().length, 1);
 });
+}
