@@ -82,10 +82,23 @@ test('closing the leader tab mid-stream moves the stream to another tab; no tab 
     for (const page of pages) if ((await page.getAttribute('#role', 'data-role')) === 'leader') return page;
     throw new Error('no leader');
   })();
-  await leader.close({ runBeforeUnload: true });
-  await waitFor(() => ids.length >= 60, { timeoutMs: 15000, message: 'more events after the close' });
-  await publisher.stop();
+  const connectionIds = () => Promise.all(live().map((page) => page.evaluate(() => window.ssehubDemo.client.connectionId)));
+  const [before] = await connectionIds();
+  const closedAt = Date.now();
+  await leader.close({ runBeforeUnload: true }); // runs pagehide; does not wait for the close
+  await waitFor(() => leader.isClosed(), { timeoutMs: 10000, message: 'the leader tab closed' });
   await settled('a new leader');
+  await waitFor(
+    async () => {
+      const now = await connectionIds();
+      return now[0] && now[0] !== before && now.every((id) => id === now[0]);
+    },
+    { timeoutMs: 10000, intervalMs: 20, message: "every tab on the new leader's stream" },
+  );
+  t.diagnostic(`handover: one stream again, open in every tab, ${Date.now() - closedAt} ms after the close`);
+  const atHandover = ids.length;
+  await waitFor(() => ids.length >= atHandover + 40, { timeoutMs: 15000, message: 'more events after the handover' });
+  await publisher.stop();
   for (const page of live()) {
     await waitFor(async () => (await received(page)).at(-1) === ids.at(-1), { timeoutMs: 10000, message: 'caught up' });
     const got = await received(page);
