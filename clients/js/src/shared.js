@@ -22,7 +22,7 @@
 
 import { DeliveryChain } from './delivery.js';
 import { Leader } from './shared-leader.js';
-import { isAfter, normalizeTopics, sameEpoch, streamKey, topicsOfUrl } from './topics.js';
+import { epochOf, isAfter, normalizeTopics, sameEpoch, streamKey, topicsOfUrl } from './topics.js';
 
 export const PROTOCOL = 1;
 export const DEFAULT_SHARED_TIMINGS = Object.freeze({
@@ -354,7 +354,20 @@ export class SharedStream {
    * is, once per starting point, and the leader replays from there.
    */
   #uncovered(cov) {
-    if (!cov || !this.#pos || !sameEpoch(cov, this.#pos) || !isAfter(cov, this.#pos)) return false;
+    if (!cov || !this.#pos) return false;
+    const mine = epochOf(this.#pos);
+    const theirs = epochOf(cov);
+    if (mine && theirs && mine !== theirs) {
+      // The store was replaced while this member heard nothing (the leader's
+      // re-hydration among what it missed): what it lacks cannot be replayed.
+      const requestedAfter = this.#pos;
+      this.#pos = cov;
+      const resume = { lastEventId: cov };
+      const info = { reason: 'unknown-id', requestedAfter };
+      this.#delivery.enqueue(() => this.#callbacks.onRehydrate('replay-truncated:unknown-id', info, resume));
+      return false; // delivery goes on after `cov`, where this leader's stream is complete
+    }
+    if (!sameEpoch(cov, this.#pos) || !isAfter(cov, this.#pos)) return false;
     if (this.#askedFrom !== cov) {
       this.#askedFrom = cov;
       this.#announce();

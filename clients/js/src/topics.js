@@ -62,6 +62,11 @@ export function isAfter(id, position) {
   return a.seq > b.seq;
 }
 
+/** The store epoch of an ssehub id, or undefined for anything else. */
+export function epochOf(id) {
+  return parseId(id)?.epoch;
+}
+
 /** Whether two ssehub ids (or positions) come from the same store epoch. */
 export function sameEpoch(a, b) {
   const x = parseId(a);

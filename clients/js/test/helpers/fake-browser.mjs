@@ -178,6 +178,8 @@ export class FakeBrowser {
       freeze() {
         tab.frozen = true;
       },
+      /** Messages to this tab are lost until `deaf` is false again. */
+      deaf: false,
       thaw() {
         tab.frozen = false;
         for (const fn of tab.held.splice(0)) fn();
@@ -207,7 +209,7 @@ export class FakeBrowser {
         const send = () => {
           for (const peer of browser.channels.get(this.name) ?? []) {
             if (peer === this || peer.closed) continue;
-            browser.send(this, peer, () => peer.tab.run(() => !peer.closed && peer.onmessage?.({ data })));
+            browser.send(this, peer, () => peer.tab.run(() => !peer.closed && !peer.tab.deaf && peer.onmessage?.({ data })));
           }
         };
         from.run(send); // a frozen tab's messages leave when it thaws

@@ -3,13 +3,13 @@
 // with `lastId`, replay after Last-Event-ID (truncated past `replayLimit`).
 import http from 'node:http';
 
-const EPOCH = 'fk';
 
 function frame(event) {
   return `id: ${event.id}\nevent: ${event.type}\ntopic: ${event.topic}\ndata: ${JSON.stringify(event.data)}\n\n`;
 }
 
 export async function startFakeHub({ replayLimit = 1000 } = {}) {
+  let epoch = 'fk';
   const events = [];
   const streams = new Set();
   const requests = [];
@@ -24,11 +24,11 @@ export async function startFakeHub({ replayLimit = 1000 } = {}) {
     const last = req.headers['last-event-id'];
     requests.push({ topics, lastEventId: last });
     res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });
-    const head = `${EPOCH}-${events.length}`;
+    const head = `${epoch}-${events.length}`;
     res.write('retry: 1000\n\n');
     res.write(`event: ready\ndata: ${JSON.stringify({ connectionId: `c${requests.length}`, heartbeatMs: 15000, lastId: head })}\n\n`);
     if (last) {
-      const match = /^fk-(\d+)$/.exec(last);
+      const match = new RegExp(`^${epoch}-(\\d+)$`).exec(last);
       const after = match ? Number(match[1]) : -1;
       const missed = match ? events.slice(after).filter((e) => topics.includes(e.topic)) : [];
       if (!match || after > events.length) {
@@ -53,10 +53,16 @@ export async function startFakeHub({ replayLimit = 1000 } = {}) {
       return streams.size;
     },
     publish(topic, data = {}, type = 'message') {
-      const event = { id: `${EPOCH}-${events.length + 1}`, topic, type, data };
+      const event = { id: `${epoch}-${events.length + 1}`, topic, type, data };
       events.push(event);
       for (const stream of streams) if (stream.topics.includes(topic)) stream.res.write(frame(event));
       return event.id;
+    },
+    /** A new store (as when an in-memory ssehub restarts): new epoch, no events, streams cut. */
+    reset() {
+      epoch = `${epoch}x`;
+      events.length = 0;
+      for (const stream of streams) stream.res.destroy();
     },
     /** The ids of `topics`' events, in order. */
     idsOf(...topics) {

@@ -221,6 +221,28 @@ test('replay-truncated re-hydrates the tabs it concerns, with the id delivery co
   assert.deepEqual(survivor.ids(), [hub.events[0].id, next]);
 });
 
+test('a tab that missed a store reset (its position is of another epoch) re-hydrates before new events', async (t) => {
+  const { hub, join, settled, leaders, members, until } = await setup(t);
+  join(['a']);
+  join(['a']);
+  await settled();
+  hub.publish('a');
+  await until(() => members.every((m) => m.log.events.length === 1), { message: 'first' });
+  const away = members.find((m) => m !== leaders()[0]);
+  away.tab.deaf = true; // misses what is posted meanwhile, the re-hydration among it
+  hub.reset();
+  await until(() => leaders()[0].log.rehydrates.length === 1, { message: 'the leader re-hydrated' });
+  away.tab.deaf = false;
+  const next = hub.publish('a');
+  await until(() => away.client.lastEventId === next, { message: 'the new event' });
+  assert.deepEqual(
+    away.log.rehydrates.map((r) => r.reason),
+    ['replay-truncated:unknown-id'],
+    'not a silent switch to the new store',
+  );
+  assert.deepEqual(away.ids().slice(1), [next]);
+});
+
 test('recover(): a healthy shared stream re-hydrates only the asking tab, then delivers after its id', async (t) => {
   const { hub, join, settled } = await setup(t);
   const asking = join(['a']);
