@@ -149,8 +149,14 @@ export class SharedStream {
     this.#delivery.reset();
     this.#channel = new this.#sharing.Channel(this.#name);
     this.#channel.onmessage = (message) => this.#receive(message.data);
+    // Held while this member lives, so a leader can tell a crashed tab is gone.
+    const channel = this.#channel;
     this.#sharing.locks
-      .request(`${this.#name}:member:${this.#id}`, () => new Promise((resolve) => (this.#releaseMember = resolve)))
+      .request(`${this.#name}:member:${this.#id}`, () =>
+        this.#channel !== channel || this.#status === 'closed'
+          ? undefined // closed before the lock came
+          : new Promise((resolve) => (this.#releaseMember = resolve)),
+      )
       .catch(() => {});
     this.#setStatus('connecting');
     this.#leaderHeardAt = Date.now();
@@ -169,6 +175,7 @@ export class SharedStream {
     this.#resign();
     this.#lockRequest?.abort();
     this.#releaseMember?.();
+    this.#releaseMember = undefined;
     clearInterval(this.#watch);
     this.#detachListeners?.();
     this.#detachListeners = undefined;
